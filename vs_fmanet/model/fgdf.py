@@ -36,19 +36,23 @@ def _filter(img: torch.Tensor, kernel: torch.Tensor, kernel_size: int, scale: in
 
 
 def fgdf_downsample(kernels: torch.Tensor, frames: torch.Tensor, visibility: torch.Tensor,
-                    kernel_size: int, scale: int) -> torch.Tensor:
+                    kernel_size: int, scale: int, frames_weighted: bool = False) -> torch.Tensor:
     """Flow-guided dynamic downsampling.
 
     kernels:    [N, S, k^2, H, W] normalised weights (S source frames, typically 3: i-1, i, i+1 warped onto i)
     frames:     [N, S, C, sH, sW] the source HR frames, already warped onto frame i
     visibility: [N, S, 1, sH, sW] warped all-ones image times the occlusion mask (1 = fully valid)
     returns     [N, C, H, W]
+
+    ``frames_weighted=True``: ``frames`` already carry their weight (FMA-Net v1 passes mask x warped frame and uses
+    mask x warped ones only in the denominator), so they are not multiplied by ``visibility`` again.
     """
     num = 0.0
     den = 0.0
     for s_idx in range(frames.shape[1]):
         k = kernels[:, s_idx]
         vis = visibility[:, s_idx]
-        num = num + _filter(frames[:, s_idx] * vis, k, kernel_size, scale, "replicate")
+        src = frames[:, s_idx] if frames_weighted else frames[:, s_idx] * vis
+        num = num + _filter(src, k, kernel_size, scale, "replicate")
         den = den + _filter(vis, k, kernel_size, scale, "replicate")
     return num / (den + 1e-8)

@@ -1,0 +1,249 @@
+"""Fixture writers for the exposure tests: every file is generated here, values invented.
+
+Each writer builds the smallest real file of its kind with real tools: PyAV muxes video plus timed
+``bin_data`` samples (FFmpeg's mp4 muxer labels them ``gpmd``; :func:`retag_sample_entry` renames the
+FourCC in ``stsd`` for rtmd/djmd/camm), the bundled ffmpeg binary muxes SRT into MP4 (mov_text) and MKV
+(subrip), Pillow/pillow-heif write EXIF stills and tifffile writes CinemaDNG. These helpers deliberately
+share no code with ``vs_fmanet.exposure`` so that a reader bug cannot cancel out in the fixture.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+W, H = 32, 24
+
+
+# ----------------------------------------------------------------------------------------------- video
+def write_video(path: Path, n_frames: int = 30, fps: int = 30, *, fmt: str | None = None,
+                frame_pts_ms: list[int] | None = None,
+                data_tracks: list[list[tuple[int, int, bytes]]] | None = None,
+                metadata: dict[str, str] | None = None, options: dict[str, str] | None = None) -> Path:
+    """A tiny mpeg4 video (32x24) with optional timed data tracks [(pts_ms, duration_ms, payload)], container
+    tags and VFR presentation times (``frame_pts_ms``)."""
+    out = av.open(str(path), "w", format=fmt, options=options or {})
+    video = out.add_stream("mpeg4", rate=fps)
+    video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+    if frame_pts_ms is not None:
+        video.codec_context.time_base = Fraction(1, 1000)
+        video.time_base = Fraction(1, 1000)
+    streams = []
+    for _track in data_tracks or []:
+        stream = out.add_data_stream("bin_data")
+        stream.time_base = Fraction(1, 1000)
+        streams.append(stream)
+    for key, value in (metadata or {}).items():
+        out.metadata[key] = value
+    pending = []
+    for stream, track in zip(streams, data_tracks or []):
+        for pts, dur, payload in track:
+            packet = av.Packet(payload)
+            packet.pts = packet.dts = pts
+            packet.duration = dur
+            packet.stream = stream
+            packet.time_base = Fraction(1, 1000)
+            pending.append((pts / 1000.0, packet))
+    pending.sort(key=lambda p: p[0])
+    rng = np.random.default_rng(0)
+    for i in range(n_frames):
+        frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8), format="rgb24")
+        frame.pts = frame_pts_ms[i] if frame_pts_ms is not None else i
+        t = (frame_pts_ms[i] / 1000.0) if frame_pts_ms is not None else i / fps
+        while pending and pending[0][0] <= t:
+            out.mux(pending.pop(0)[1])
+        for packet in video.encode(frame):
+            out.mux(packet)
+    for _, packet in pending:
+        out.mux(packet)
+    for packet in video.encode():
+        out.mux(packet)
+    out.close()
+    return path
+
+
+def retag_sample_entry(path: Path, new: bytes, occurrence: int = 0, old: bytes = b"gpmd") -> None:
+    """Rename the ``occurrence``-th ``old`` sample entry in an ``stsd`` box to ``new`` (same size, in place)."""
+    data = bytearray(path.read_bytes())
+    found = 0
+    pos = data.find(b"stsd")
+    while pos != -1:
+        entry = pos + 4 + 4 + 4 + 4  # 'stsd', version/flags, entry_count, entry size -> fourcc
+        if data[entry:entry + 4] == old:
+            if found == occurrence:
+                data[entry:entry + 4] = new
+                path.write_bytes(bytes(data))
+                return
+            found += 1
+        pos = data.find(b"stsd", pos + 4)
+    raise AssertionError(f"no {old!r} sample entry #{occurrence} in {path}")
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def mux_subtitle(video: Path, srt_file: Path, out: Path, codec: str) -> Path:
+    """Mux ``srt_file`` as a subtitle track next to ``video``'s stream (``mov_text`` for MP4, ``srt`` for MKV)."""
+    cmd = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-i", str(srt_file), "-map", "0:v", "-map", "1:0",
+           "-c:v", "copy", "-c:s", codec, "-metadata:s:s:0", "handler_name=DJI.Subtitle", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ GPMF
+def klv(key: str, type_char: str, size: int, repeat: int, data: bytes) -> bytes:
+    body = data + b"\0" * ((-len(data)) % 4)
+    return key.encode() + struct.pack(">cBH", type_char.encode() if type_char != "\0" else b"\0", size, repeat) + body
+
+
+def nest(key: str, *children: bytes) -> bytes:
+    data = b"".join(children)
+    return key.encode() + struct.pack(">BBH", 0, 4, len(data) // 4) + data
+
+
+def gpmf_payload(shut: list[float], stmp_us: int = 0, tsmp: int = 0) -> bytes:
+    """DEVC{DVID, DVNM, STRM{STMP, TSMP, STNM, SIUN, SHUT f x n}} as a GoPro camera writes it."""
+    name = b"Exposure time (shutter speed)"
+    strm = nest("STRM",
+                klv("STMP", "J", 8, 1, struct.pack(">Q", stmp_us)),
+                klv("TSMP", "L", 4, 1, struct.pack(">I", tsmp)),
+                klv("STNM", "c", 1, len(name), name),
+                klv("SIUN", "c", 1, 1, b"s"),
+                klv("SHUT", "f", 4, len(shut), struct.pack(f">{len(shut)}f", *shut)))
+    return nest("DEVC", klv("DVID", "L", 4, 1, struct.pack(">I", 1)), klv("DVNM", "c", 1, 6, b"Camera"), strm)
+
+
+# ------------------------------------------------------------------------------------------------ rtmd
+def rtmd_sample(num: int, den: int, fps: tuple[int, int] = (30, 1), iso: int = 100) -> bytes:
+    header = struct.pack(">H", 0x1C) + b"\0" * (0x1C - 2)
+    inner = (struct.pack(">HH", 0x8106, 8) + struct.pack(">II", *fps)
+             + struct.pack(">HH", 0x8109, 8) + struct.pack(">II", num, den)
+             + struct.pack(">HH", 0x810B, 2) + struct.pack(">H", iso))
+    return header + struct.pack(">HH", 0x8300, len(inner)) + inner
+
+
+# ------------------------------------------------------------------------------------------------ CAMM
+def camm_exposure(ns: int, skew_ns: int = 12_000_000) -> bytes:
+    return struct.pack("<HHii", 0, 1, ns, skew_ns)
+
+
+def camm_gyro(x: float, y: float, z: float) -> bytes:
+    return struct.pack("<HHfff", 0, 2, x, y, z)
+
+
+# ------------------------------------------------------------------------------------------------ djmd
+def pb_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def pb_len(field: int, data: bytes) -> bytes:
+    return pb_varint(field << 3 | 2) + pb_varint(len(data)) + data
+
+
+def pb_f32(field: int, value: float) -> bytes:
+    return pb_varint(field << 3 | 5) + struct.pack("<f", value)
+
+
+def djmd_sample(model: str, num: int, den: int, iso: float = 100.0) -> bytes:
+    """1{1{1{1:"dvtm_<model>.proto", 10:"SyntheticDrone"}}}, 3{2{2{1:ISO}, <shutter field>{1:LEN(num, den)}}}."""
+    shutter_field = {"wm265e": 3, "ac203": 4, "Air3": 10}.get(model, 3)
+    header = pb_len(1, pb_len(1, pb_len(1, f"dvtm_{model}.proto".encode()) + pb_len(10, b"SyntheticDrone")))
+    shutter = pb_len(shutter_field, pb_len(1, pb_varint(num) + pb_varint(den)))
+    body = pb_len(3, pb_len(2, pb_len(2, pb_f32(1, iso)) + shutter))
+    return header + body
+
+
+# ------------------------------------------------------------------------------------------------ SRT
+def srt_time(ms: int) -> str:
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def write_srt(path: Path, cues: list[tuple[int, int, str]], *, bom: bool = True) -> Path:
+    """Write [(start_ms, end_ms, text)] as CRLF SRT (DJI style), optionally with a UTF-8 BOM."""
+    blocks = [f"{i + 1}\r\n{srt_time(s)} --> {srt_time(e)}\r\n{text.replace(chr(10), chr(13) + chr(10))}\r\n"
+              for i, (s, e, text) in enumerate(cues)]
+    data = "\r\n".join(blocks).encode()
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+def dji_cue(dialect: str, counter: int, shutter: str, ms: int) -> str:
+    """Cue text of one DJI dialect; ``shutter`` is written verbatim in the dialect's own syntax."""
+    if dialect == "mavic3":
+        return (f'<font size="28">FrameCnt: {counter}, DiffTime: 33ms\n2021-12-25 12:27:52.{ms % 1000:03d}\n'
+                f"[iso: 220] [shutter: {shutter}] [fnum: 3.2] [ev: 0] [color_md: default] [focal_len: 24.00] "
+                "[latitude: 0.000000] [longitude: 0.000000] [rel_alt: 1.000 abs_alt: 100.000] [ct: 5500] </font>")
+    if dialect == "air2":
+        return (f'<font size="36">SrtCnt : {counter}, DiffTime : 33ms\n2022-08-07 13:40:40,{ms % 1000:03d},808\n'
+                f"[iso : 100] [shutter : {shutter}] [fnum : 280] [ev : 0] [ct : 5744] [color_md : default] "
+                "[focal_len : 240] [latitude : 0.000000] [longtitude : 0.000000] [altitude: 1.000000] </font>")
+    if dialect == "phantom":
+        return (f"HOME(0.0000,0.0000) 2017.08.05 14:11:{counter % 60:02d}\nGPS(0.0000,0.0000,12) BAROMETER:1.2\n"
+                f"ISO:100 Shutter:{shutter} EV: Fnum:2.2")
+    if dialect == "tv":
+        return f"HOME(0.0000,0.0000) 2016.05.01 10:00:{counter % 60:02d}\nISO:100 TV:{shutter} EV:0 Fnum:2.8"
+    if dialect == "p4p":
+        return f"F/5.6, SS {shutter}, ISO 100, EV 0, GPS (0.0000, 0.0000, 12), D 1.0m, H 2.0m, H.S 0.00m/s"
+    raise ValueError(dialect)
+
+
+# ----------------------------------------------------------------------------------------------- stills
+def write_exif_still(path: Path, exposure: tuple[int, int] | None, *, subsec_ms: int | None = None,
+                     shutter_apex: tuple[int, int] | None = None, second: int = 0) -> Path:
+    """8x8 RGB still with ExposureTime (and/or APEX ShutterSpeedValue) in the Exif sub-IFD, any format
+    Pillow/pillow-heif writes (by suffix)."""
+    from PIL import ExifTags, Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    if path.suffix.lower() in (".heic", ".heif"):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    image = Image.fromarray(np.full((8, 8, 3), 128, np.uint8))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Synthetic"
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    if exposure is not None:
+        sub[ExifTags.Base.ExposureTime] = IFDRational(*exposure)
+    if shutter_apex is not None:
+        sub[ExifTags.Base.ShutterSpeedValue] = IFDRational(*shutter_apex)
+    sub[ExifTags.Base.DateTimeOriginal] = f"2024:01:01 12:00:{second:02d}"
+    if subsec_ms is not None:
+        sub[ExifTags.Base.SubsecTimeOriginal] = f"{subsec_ms:03d}"
+    kwargs = {"quality": 90} if path.suffix.lower() in (".jpg", ".jpeg", ".webp", ".heic") else {}
+    image.save(path, exif=exif.tobytes(), **kwargs)
+    return path
+
+
+def timecode_bytes(h: int, m: int, s: int, f: int) -> bytes:
+    bcd = lambda v: ((v // 10) << 4) | (v % 10)  # noqa: E731
+    return bytes([bcd(f), bcd(s), bcd(m), bcd(h), 0, 0, 0, 0])
+
+
+def write_cinemadng(path: Path, exposure: tuple[int, int], frame_rate: tuple[int, int] | None = (24000, 1001),
+                    timecode: bytes | None = None) -> Path:
+    """Minimal CFA DNG (tifffile) with ExposureTime, CinemaDNG FrameRate and TimeCodes in IFD0."""
+    import tifffile
+
+    tags = [(50706, "B", 4, (1, 4, 0, 0), True), (33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True),
+            (33434, "2I", 1, exposure, True)]
+    if frame_rate is not None:
+        tags.append((51044, "2i", 1, frame_rate, True))
+    if timecode is not None:
+        tags.append((51043, "B", 8, timecode, True))
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint16), photometric=32803, extratags=tags)
+    return path

@@ -1,0 +1,130 @@
+"""User sidecars (CSV/JSON, by frame index or by timestamp, seconds / 1/x / degrees) and their error messages."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import expofix as fx
+from vs_fmanet.exposure import ExposureInputError, probe_exposure
+
+
+def test_csv_by_frame_index_with_every_value_form(tmp_path):
+    video = fx.write_video(tmp_path / "clip.mp4", 6, 25)
+    csv = tmp_path / "clip.csv"
+    csv.write_text("frame_index,exposure_s,source\n"
+                   "0,1/100,meter\n"
+                   "1,0.008,\n"
+                   "2,180deg,\n"
+                   "3,,\n"
+                   "4,1/80.0,\n"
+                   "5,90°,\n", encoding="utf-8")
+    track = probe_exposure(video, sidecar=csv)
+    expected = [0.01, 0.008, 0.02, np.nan, 0.0125, 0.01]
+    assert np.array_equal(track.seconds, expected, equal_nan=True)
+    assert track.source == ["sidecar"] * 3 + ["none"] + ["sidecar"] * 2
+    assert np.allclose(track.fraction, np.array(expected) * 25, equal_nan=True)
+    assert any("frame 3" in w and "sidecar" in w for w in track.warnings)
+
+
+def test_csv_by_timestamp_and_shutter_angle_column(tmp_path):
+    video = fx.write_video(tmp_path / "clip.mp4", 4, 25)
+    csv = tmp_path / "times.csv"
+    csv.write_text("pts_s,shutter_angle_deg,capture_fps\n0.00,180,25\n0.04,90,25\n0.08,45,25\n0.12,360,25\n")
+    track = probe_exposure(video, sidecar=csv)
+    assert np.allclose(track.seconds, [0.02, 0.01, 0.005, 0.04], rtol=1e-12)
+    assert np.allclose(track.fraction, [0.5, 0.25, 0.125, 1.0], rtol=1e-12)
+
+
+def test_json_frames_with_capture_rate_differing_from_playback(tmp_path):
+    # 120 fps capture played at 30 fps: the fraction is relative to the 1/120 s capture interval
+    video = fx.write_video(tmp_path / "slowmo.mp4", 3, 30)
+    side = tmp_path / "slowmo.json"
+    side.write_text(json.dumps({"version": 1, "capture_fps": "120", "frames": [
+        {"i": 0, "exposure": "1/480"}, {"i": 1, "shutter_angle_deg": 180}, {"i": 2, "exposure": 0.004}]}))
+    track = probe_exposure(video, sidecar=side)
+    assert np.allclose(track.seconds, [1 / 480, 1 / 240, 0.004], rtol=1e-12)
+    assert np.allclose(track.interval, 1 / 120)
+    assert np.allclose(track.fraction, [0.25, 0.5, 0.48], rtol=1e-12)
+
+
+def test_json_clip_level_and_automatic_discovery(tmp_path):
+    video = fx.write_video(tmp_path / "cam.mp4", 5, 25)
+    (tmp_path / "cam.exposure.json").write_text(json.dumps({"capture_fps": "25", "exposure": "1/200"}))
+    track = probe_exposure(video)
+    assert np.array_equal(track.seconds, [0.005] * 5)
+    assert track.granularity == ["clip"] * 5 and track.source == ["sidecar"] * 5
+    assert any("cam.exposure.json" in w for w in track.warnings)
+
+
+def test_ntsc_angle_uses_capture_fps_exactly(tmp_path):
+    video = fx.write_video(tmp_path / "c.mp4", 2, 24)
+    side = tmp_path / "c.csv"
+    side.write_text("frame,shutter_angle,capture_fps\n0,180,24000/1001\n1,172.8,24000/1001\n")
+    track = probe_exposure(video, sidecar=side)
+    assert track.seconds[0] == 1001 / 48000
+    assert track.seconds[1] == pytest.approx(172.8 / 360 * 1001 / 24000, rel=1e-15)
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("frame_index,iso\n0,100\n", "no exposure_s or shutter_angle_deg"),
+    ("exposure_s\n1/100\n", "no frame_index or pts_s"),
+    ("frame_index,exposure_s\n0,1/100\n1,fast\n", "line 3"),
+    ("frame_index,exposure_s\n0,1/100\n0,1/200\n", "more than once"),
+    ("frame_index,exposure_s\n-1,1/100\n", "whole frame number"),
+    ("frame_index,shutter_angle_deg\n0,abc\n", "is not a number"),
+    ("frame_index,exposure_s\n", "no rows"),
+    ("frame_index,exposure_s\n0,1/100\n1,1/", "line 3"),  # file cut in the middle of a row
+    ("", "is empty"),
+])
+def test_csv_errors_name_file_line_and_fix(tmp_path, content, needle):
+    video = fx.write_video(tmp_path / "v.mp4", 2, 25)
+    side = tmp_path / "bad.csv"
+    side.write_text(content)
+    with pytest.raises(ExposureInputError) as info:
+        probe_exposure(video, sidecar=side)
+    assert needle in str(info.value)
+    assert "read_sidecar" in str(info.value)
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("{not json", "not valid JSON"),
+    ('{"frames": {"i": 0}}', "'frames' must be a list"),
+    ('{"capture_fps": "fast", "frames": [{"i": 0, "exposure": "1/100"}]}', "capture_fps"),
+    ('{"frames": [{"i": 0, "shutter_angle_deg": 180}]}', None),
+    ('{"comment": "nothing"}', "neither 'frames' nor a clip-level 'exposure'"),
+    ('[1, 2]', "must be an object"),
+])
+def test_json_errors(tmp_path, content, needle):
+    video = fx.write_video(tmp_path / "v.mp4", 2, 25)
+    side = tmp_path / "bad.json"
+    side.write_text(content)
+    if needle is None:  # angle without capture_fps falls back to the video's own 25 fps: valid
+        assert probe_exposure(video, sidecar=side).seconds[0] == pytest.approx(0.02)
+        return
+    with pytest.raises(ExposureInputError, match="read_sidecar") as info:
+        probe_exposure(video, sidecar=side)
+    assert needle in str(info.value)
+
+
+def test_sidecar_argument_errors(tmp_path):
+    video = fx.write_video(tmp_path / "v.mp4", 2, 25)
+    with pytest.raises(ExposureInputError, match="does not exist"):
+        probe_exposure(video, sidecar=tmp_path / "missing.csv")
+    other = tmp_path / "v.txt"
+    other.write_text("frame_index,exposure_s\n0,1/100\n")
+    with pytest.raises(ExposureInputError, match="sidecars are .csv or .json"):
+        probe_exposure(video, sidecar=other)
+
+
+def test_angle_in_image_sequence_sidecar_needs_fps(tmp_path):
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    fx.write_exif_still(folder / "s_0001.png", None)
+    (folder / "exposure.csv").write_text("frame_index,shutter_angle_deg\n0,180\n")
+    with pytest.raises(ExposureInputError, match="needs a frame rate"):
+        probe_exposure(folder)
+    track = probe_exposure(folder, fps=50)
+    assert track.seconds[0] == pytest.approx(0.01) and track.source == ["sidecar"]

@@ -1,0 +1,211 @@
+"""Align exposure samples of one source to video frames by presentation time (VFR-safe).
+
+Rules (all times in seconds, 0 = first video frame):
+
+* **Frame interval** ``dt[i]``: centred difference of the frame times (forward/backward at the ends), so
+  variable-frame-rate clips get each frame's own interval. When every step is within
+  :data:`CFR_JITTER_S` + :data:`CFR_JITTER_REL` of the mean (timestamps rounded to a 1 ms container clock,
+  as Matroska stores them) the clip is constant-rate and every frame gets the mean interval.
+* **Index mapping**: when the sample count is within 2 of the frame count, both the samples and the frames
+  are regularly spaced, and the sample period is within 2 % of the frame interval, sample i -> frame i.
+  This absorbs constant offsets such as GoPro's STMP delay. Surplus frames at the end get ``none``.
+* **Time mapping** otherwise: frame i takes the last sample that starts no later than half an interval
+  after the frame (``t_i + dt_i / 2``), if that sample still covers the frame (``t_i < end - dt_i / 4``).
+  A sample spanning several frames marks them ``held`` (half-rate SHUT, 1 Hz SRT).
+* **Gaps**: a frame no sample covers is linearly interpolated between the neighbouring samples when they
+  are at most :data:`MAX_INTERPOLATION_PERIODS` sample periods apart (``interpolated``); otherwise it is
+  ``none``. Frames before the first or after the last sample are ``none``. Nothing is invented silently:
+  every held, interpolated or missing frame is labelled and missing runs produce a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .track import SampleSeries
+
+__all__ = ["AlignedValues", "frame_intervals", "align_series", "MAX_INTERPOLATION_PERIODS", "describe_frames"]
+
+#: Largest distance between two samples' starts, in median sample periods, across which a gap is interpolated.
+MAX_INTERPOLATION_PERIODS = 4.0
+#: Frame-time jitter (seconds + fraction of the mean interval) still treated as a constant frame rate.
+CFR_JITTER_S = 0.001
+CFR_JITTER_REL = 0.01
+
+
+@dataclass
+class AlignedValues:
+    """One source's values on the frame grid: ``seconds`` [N] (NaN = none), ``granularity`` [N],
+    ``capture_interval`` [N] seconds (NaN = use the frame interval)."""
+
+    source: str
+    label: str
+    seconds: np.ndarray
+    granularity: list[str]
+    capture_interval: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+
+def frame_intervals(frame_times: np.ndarray | None, n_frames: int) -> np.ndarray:
+    """[N] frame interval in seconds from presentation times [N] (centred differences); NaN when the times
+    are unknown or there is a single frame."""
+    if frame_times is None or n_frames == 0:
+        return np.full(n_frames, np.nan)
+    t = np.asarray(frame_times, dtype=np.float64)
+    if t.shape[0] < 2 or not np.all(np.isfinite(t)):
+        return np.full(n_frames, np.nan)
+    diffs = np.diff(t)
+    mean = float(t[-1] - t[0]) / (t.shape[0] - 1)
+    if mean > 0 and np.all(np.abs(diffs - mean) <= CFR_JITTER_S + CFR_JITTER_REL * mean):
+        # Constant rate whose timestamps were rounded to the container clock (Matroska: 1 ms).
+        return np.full(n_frames, mean)
+    dt = np.empty_like(t)
+    dt[0] = diffs[0]
+    dt[-1] = diffs[-1]
+    if t.shape[0] > 2:
+        dt[1:-1] = (t[2:] - t[:-2]) / 2.0
+    dt[~(dt > 0)] = np.nan
+    return dt
+
+
+def align_series(series: SampleSeries, frame_times: np.ndarray | None, n_frames: int) -> AlignedValues:
+    """Put ``series`` on the frame grid of ``n_frames`` frames at ``frame_times`` [N] seconds (None when
+    unknown, allowed only for clip-level and frame-indexed series)."""
+    seconds = np.full(n_frames, np.nan)
+    granularity = ["none"] * n_frames
+    capture = np.full(n_frames, np.nan)
+    warnings = list(series.warnings)
+    out = AlignedValues(series.source, series.label, seconds, granularity, capture, warnings)
+    if len(series) == 0 or n_frames == 0:
+        return out
+    cap = series.capture_interval if series.capture_interval is not None else np.full(len(series), np.nan)
+
+    if series.clip_level:
+        seconds[:] = series.seconds[0]
+        capture[:] = cap[0]
+        granularity[:] = ["clip"] * n_frames
+        return out
+
+    if series.frame_index is not None:
+        idx = series.frame_index
+        inside = (idx >= 0) & (idx < n_frames)
+        if not np.all(inside):
+            bad = idx[~inside]
+            warnings.append(f"{series.source} ({series.label}): {bad.size} entries name frames outside 0..{n_frames - 1} "
+                            f"(e.g. frame {int(bad[0])}); ignored")
+        seconds[idx[inside]] = series.seconds[inside]
+        capture[idx[inside]] = cap[inside]
+        for i in idx[inside]:
+            granularity[int(i)] = "frame"
+        _warn_missing(out, [i for i in range(n_frames) if granularity[i] == "none"], frame_times)
+        return out
+
+    if frame_times is None or not np.all(np.isfinite(frame_times)):
+        warnings.append(f"{series.source} ({series.label}): samples are timed but the frame times are unknown; "
+                        "pass fps= or frame_times= to align them")
+        return out
+
+    start, end, values, cap = _sorted_unique(series, cap, warnings)
+    t = np.asarray(frame_times, dtype=np.float64)
+    dt = frame_intervals(t, n_frames)
+    if n_frames == 1 or not np.any(np.isfinite(dt)):
+        period = np.median(np.diff(start)) if start.shape[0] > 1 else np.nan
+        dt = np.full(n_frames, period if np.isfinite(period) else 0.0)
+
+    if _index_mappable(start, end, t, dt):
+        m = min(start.shape[0], n_frames)
+        seconds[:m] = values[:m]
+        capture[:m] = cap[:m]
+        granularity[:m] = ["frame"] * m
+        if n_frames > m:
+            _warn_missing(out, list(range(m, n_frames)), t, reason="track ends before the video")
+        return out
+
+    period = float(np.median(end - start)) if start.shape[0] else np.nan
+    missing: list[int] = []
+    half = np.where(np.isfinite(dt), dt / 2.0, 0.0)
+    last = np.searchsorted(start, t + half, side="right") - 1
+    for i in range(n_frames):
+        j = int(last[i])
+        if j >= 0 and t[i] < end[j] - half[i] / 2.0:
+            seconds[i] = values[j]
+            capture[i] = cap[j]
+            granularity[i] = "frame" if (end[j] - start[j]) <= 1.5 * dt[i] else "held"
+            continue
+        k = j + 1
+        if 0 <= j and k < start.shape[0] and np.isfinite(values[j]) and np.isfinite(values[k]) \
+                and (start[k] - start[j]) <= MAX_INTERPOLATION_PERIODS * period:
+            w = (t[i] - start[j]) / (start[k] - start[j])
+            w = min(max(w, 0.0), 1.0)
+            seconds[i] = (1.0 - w) * values[j] + w * values[k]
+            capture[i] = cap[j] if np.isfinite(cap[j]) else cap[k]
+            granularity[i] = "interpolated"
+            continue
+        missing.append(i)
+    interpolated = [i for i in range(n_frames) if granularity[i] == "interpolated"]
+    if interpolated:
+        warnings.append(f"{series.source} ({series.label}): {len(interpolated)} frame(s) fall in short gaps between "
+                        f"samples and were interpolated: {describe_frames(interpolated, t)}")
+    _warn_missing(out, missing, t)
+    return out
+
+
+def describe_frames(frames: list[int], times: np.ndarray | None = None, limit: int = 6) -> str:
+    """``"frames 3, 4, 9 (t=0.100 s, ...)"``-style text naming up to ``limit`` frames."""
+    if not frames:
+        return "no frames"
+    shown = frames[:limit]
+    parts = []
+    for i in shown:
+        if times is not None and i < len(times) and np.isfinite(times[i]):
+            parts.append(f"{i} (t={times[i]:.3f} s)")
+        else:
+            parts.append(str(i))
+    more = f" and {len(frames) - limit} more" if len(frames) > limit else ""
+    noun = "frame" if len(frames) == 1 else "frames"
+    return f"{noun} {', '.join(parts)}{more}"
+
+
+def _warn_missing(out: AlignedValues, missing: list[int], times: np.ndarray | None,
+                  reason: str = "no sample covers them") -> None:
+    if missing:
+        out.warnings.append(f"{out.source} ({out.label}): {len(missing)} frame(s) have no value ({reason}): "
+                            f"{describe_frames(missing, times)}")
+
+
+def _sorted_unique(series: SampleSeries, cap: np.ndarray, warnings: list[str]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    assert series.start is not None and series.end is not None
+    order = np.argsort(series.start, kind="stable")
+    start, end, values, cap = series.start[order], series.end[order], series.seconds[order], cap[order]
+    if np.any(np.diff(series.start) < 0):
+        warnings.append(f"{series.source} ({series.label}): samples were out of time order; sorted by start time")
+    keep = np.ones(start.shape[0], dtype=bool)
+    keep[1:] = np.diff(start) > 0
+    if not np.all(keep):
+        warnings.append(f"{series.source} ({series.label}): {int((~keep).sum())} sample(s) repeat an earlier start "
+                        "time; the first of each was kept")
+    start, end, values, cap = start[keep], end[keep], values[keep], cap[keep]
+    bad_end = ~(end > start)
+    if np.any(bad_end):
+        # Unknown or zero duration: the sample lasts until the next one (the last one for one median period).
+        nxt = np.append(start[1:], np.nan)
+        period = float(np.median(np.diff(start))) if start.shape[0] > 1 else np.nan
+        fill = np.where(np.isfinite(nxt), nxt, start + period)
+        end = np.where(bad_end, fill, end)
+    return start, end, values, cap
+
+
+def _index_mappable(start: np.ndarray, end: np.ndarray, t: np.ndarray, dt: np.ndarray) -> bool:
+    s, n = start.shape[0], t.shape[0]
+    if s < 2 or n < 2 or abs(s - n) > 2:
+        return False
+    sample_period = np.diff(start)
+    frame_period = np.diff(t)
+    sp, fp = float(np.median(sample_period)), float(np.median(frame_period))
+    if not (sp > 0 and fp > 0):
+        return False
+    regular = np.all(np.abs(sample_period - sp) <= 0.1 * sp) and np.all(np.abs(frame_period - fp) <= 0.1 * fp)
+    return bool(regular and abs(sp - fp) <= 0.02 * fp)
