@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Create (or refresh) .venv with Python 3.12 and install vs-fmanet with its extras.
-# Usage: scripts/setup_env.sh [extras]   (default extras: dev,farm)
+# Usage: scripts/setup_env.sh [extras]   (default extras: dev,farm,data)
 # Idempotent: a stamp file records the hash of pyproject.toml; reinstall only when it changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${1:-dev,farm}"
+extras="${1:-dev,farm,data}"
 
 find_python312() {
   if [ -n "${PYTHON312:-}" ] && "$PYTHON312" -c 'import sys; assert sys.version_info[:2]==(3,12)' 2>/dev/null; then

@@ -1,0 +1,119 @@
+"""Fixed synthetic benchmarks generated on demand from seeds: SYN-ME (levels 1..5) and SYN-RE (random walks).
+
+Like REDS4-ME / REDS-RE (spec §6), every benchmark of one ``size`` and ``seed`` shows the *same* scenes (same
+photos, crops, camera and layer motion); only the exposures differ: ``syn-me-N`` uses duty cycle N/5 on every
+frame, ``syn-re`` a REDS-RE random walk over the levels (start and step interval drawn per clip). Scenes come
+only from explicitly listed test-split images, so no benchmark scene is ever trained on and the benchmark does
+not change when more sources are installed. Camera peak speeds are spread log-evenly over the clips (2 to 40
+HR px per frame interval, i.e. blur up to ~40 px at r = 1); layers move at random speeds up to 40 px.
+No noise or compression (paper-like).
+
+Sizes:
+- "small": 3 clips x 6 frames at 32x48 LR (scikit-image test photos, always installed) for CPU tests;
+- "full": 4 clips x 20 frames at 180x320 LR, the paper's timing size (the three 1920x1080 GCompris test photos
+  as backgrounds, cycled, so the 1280x720 HR view has room to move; the 12 Tux Typing test photos as cut-outs:
+  run scripts/fetch_sources.py first). The GCompris
+  split depends on the file list of bookworm's gcompris-qt-data 3.1-2; should a later package move one of
+  these images to the training split, ``benchmark`` refuses to run rather than leak it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .clip import render_clip
+from .exposure_schedule import fixed_level, random_walk
+from .pool import ImagePool
+from .scene import sample_scene
+from .sources import catalogue
+
+__all__ = ["benchmark", "BENCHMARK_NAMES", "BenchmarkConfig", "BENCHMARK_SIZES"]
+
+BENCHMARK_NAMES = ("syn-me-1", "syn-me-2", "syn-me-3", "syn-me-4", "syn-me-5", "syn-re")
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """clips x frames at LR size (h, w); backgrounds cycle through ``images`` and foreground cut-outs come from
+    ``cutouts`` (source-image ids, all test split); layers: (min, max) foreground layers; speed_range: camera
+    peak speeds (HR px per frame interval)."""
+
+    clips: int
+    frames: int
+    lr_size: tuple[int, int]
+    images: tuple[str, ...]
+    cutouts: tuple[str, ...]
+    layers: tuple[int, int] = (0, 2)
+    speed_range: tuple[float, float] = (2.0, 40.0)
+    max_layer_speed: float = 40.0
+
+
+_GC = "gcompris:rcc/{0}/gcompris/src/activities/{0}/resource/{1}.webp"
+BENCHMARK_SIZES: dict[str, BenchmarkConfig] = {
+    "small": BenchmarkConfig(clips=3, frames=6, lr_size=(32, 48),
+                             images=("skimage:data/coffee.png", "skimage:data/chelsea.png"),
+                             cutouts=("skimage:data/coffee.png", "skimage:data/chelsea.png")),
+    "full": BenchmarkConfig(clips=4, frames=20, lr_size=(180, 320),
+                            images=(_GC.format("erase", "caterpillar"), _GC.format("erase", "gosling"),
+                                    _GC.format("erase", "penguin")),
+                            cutouts=tuple(f"tuxtype:usr/share/tuxtype/images/kcas{i}.jpg" for i in range(12))),
+}
+
+_SCENE_SALT, _WALK_SALT = 0x5CE7E, 0x4A1C
+
+
+def _pool(ids: tuple[str, ...], size: str) -> ImagePool:
+    by_id = {i.id: i for i in catalogue()}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise FileNotFoundError(f"benchmark: size {size!r} needs source images that are not installed: "
+                                f"{', '.join(missing)}; run scripts/fetch_sources.py (Debian sources) or "
+                                "pip install 'vs-fmanet[data]' (PyPI sources)")
+    leaked = [i for i in ids if by_id[i].split != "test"]
+    if leaked:
+        raise ValueError(f"benchmark: images {leaked} are in the training split; benchmarks may use only test images")
+    return ImagePool([by_id[i] for i in ids])
+
+
+def benchmark(name: str, size: str = "small", seed: int = 0, *, scale: int = 4,
+              device: str | torch.device = "cpu", flows: bool = False) -> Iterator[dict]:
+    """Yield the clips of benchmark ``name`` ("syn-me-1".."syn-me-5", "syn-re") at ``size`` ("small"/"full").
+
+    Each clip is a dict: ``lr`` [T, 3, H, W] float32 sRGB in [0, 1] (blurry, x``scale`` down), ``gt``
+    [T, 3, sH, sW] (sharp), ``lr_sharp`` [T, 3, H, W], ``exposure`` [T] (duty cycle, fraction of the frame
+    interval), ``level`` [T] (1..5), ``subframes`` [T], plus ``name``, ``size``, ``seed``, ``clip`` (index) and
+    ``sources`` (image ids). flows=True adds flow_fwd/flow_bwd/occ_fwd/occ_bwd on the LR grid (see flow.py).
+    The same (name, size, seed, scale) always gives the same clips; tensors live on ``device``.
+    """
+    if name not in BENCHMARK_NAMES:
+        raise ValueError(f"benchmark: unknown name {name!r}; choose from {', '.join(BENCHMARK_NAMES)}")
+    if size not in BENCHMARK_SIZES:
+        raise ValueError(f"benchmark: unknown size {size!r}; choose 'small' (CPU tests) or 'full' (180x320 LR)")
+    config = BENCHMARK_SIZES[size]
+    backgrounds = _pool(config.images, size)
+    cutouts = _pool(config.cutouts, size)
+    lh, lw = config.lr_size
+    hr = (lh * scale, lw * scale)
+    lo, hi = np.log(config.speed_range[0]), np.log(config.speed_range[1])
+    for k in range(config.clips):
+        rng = np.random.default_rng([seed, k, _SCENE_SALT])
+        bg = backgrounds.images[k % len(backgrounds)]
+        background = ImagePool([bg])
+        others = ImagePool([img for img in cutouts.images if img.id != bg.id] or cutouts.images)
+        speed = float(np.exp(lo + (k + 0.5) / config.clips * (hi - lo)))
+        spec = sample_scene(rng, background, size=hr, frames=config.frames, max_speed=config.max_layer_speed,
+                            layers=config.layers, cutouts=others, sprites=None, text_probability=0.0,
+                            camera_speed=speed)
+        if name == "syn-re":
+            schedule = random_walk(config.frames, np.random.default_rng([seed, k, _WALK_SALT]))
+        else:
+            schedule = fixed_level(int(name.rsplit("-", 1)[1]), config.frames)
+        out = render_clip(spec, schedule, device=device, scales=(scale,), flow_step=scale if flows else None)
+        out["lr"] = out.pop(f"lr_x{scale}")
+        out["lr_sharp"] = out.pop(f"lr_sharp_x{scale}")
+        out.pop("degradations")
+        out.update(name=name, size=size, seed=int(seed), clip=k)
+        yield out
