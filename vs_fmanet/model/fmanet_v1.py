@@ -46,6 +46,11 @@ class FMANetV1Config:
     heads: int = 6                # num_heads
     ffn_expansion: float = 2.66   # ffn_expansion_factor
 
+    @property
+    def kernel_size(self) -> int:
+        """k_d under the name FMA-Net++'s ModelConfig uses (the engine's memory estimate reads it)."""
+        return self.ds_kernel_size
+
     def validate(self) -> None:
         """Raise ValueError naming the field when the configuration cannot be built."""
         checks = [

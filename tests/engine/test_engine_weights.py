@@ -1,0 +1,111 @@
+"""Weights: model cards, sha256 check, safetensors only, default lookup, clear errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from vs_fmanet.engine import Engine, WeightsError, read_model_card, save_weights, write_model_card
+from vs_fmanet.engine import weights as weights_module
+
+from enginefix import make_clip, tiny_state_dict
+
+
+@pytest.fixture(scope="module")
+def clip() -> np.ndarray:
+    return make_clip(3, 12, 12)
+
+
+@pytest.fixture
+def card(tmp_path):
+    return save_weights(tiny_state_dict(seed=7), tmp_path / "fmanetpp_x4_tiny.safetensors", preset="tiny", scale=4,
+                        trained_on="nothing (test)")
+
+
+def test_card_round_trip_and_every_way_to_name_the_weights(card, clip, monkeypatch):
+    parsed = read_model_card(card)
+    assert (parsed.name, parsed.model, parsed.preset, parsed.scale, parsed.format) == \
+        ("fmanetpp_x4_tiny", "fmanetpp", "tiny", 4, "safetensors")
+    assert parsed.extra == {"trained_on": "nothing (test)"} and len(parsed.sha256) == 64
+    by_card = Engine(weights=card, window=3, overlap=0)
+    assert by_card.model_name == "fmanetpp_x4_tiny" and by_card.describe()["sha256"] == parsed.sha256
+    out = by_card.restore(clip)
+    by_file = Engine(weights=card.with_suffix(".safetensors"), window=3, overlap=0).restore(clip)
+    monkeypatch.setenv("VS_FMANET_MODELS", str(card.parent))
+    by_name = Engine(weights="fmanetpp_x4_tiny", window=3, overlap=0).restore(clip)
+    by_default = Engine(weights=None, preset="tiny", window=3, overlap=0).restore(clip)
+    for other in (by_file, by_name, by_default):
+        np.testing.assert_array_equal(out, other)
+    # different weights give a different result (the file really is what runs)
+    assert np.abs(out - Engine(preset="tiny", weights="random", window=3, overlap=0).restore(clip)).max() > 1e-4
+
+
+def test_fp16_weights_file_loads(tmp_path, clip):
+    sd = tiny_state_dict(seed=7)
+    card = save_weights(sd, tmp_path / "half.safetensors", preset="tiny", scale=4, dtype=torch.float16)
+    assert read_model_card(card).file.stat().st_size < 0.6 * sum(v.numel() * 4 for v in sd.values())
+    Engine(weights=card, window=3, overlap=0).restore(clip)
+
+
+def test_sha256_mismatch_names_the_file(card):
+    weights = card.with_suffix(".safetensors")
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=f"sha256 of {weights} is .* but {card} expects"):
+        Engine(weights=card)
+
+
+def test_missing_files_and_bad_cards(card, tmp_path):
+    weights = card.with_suffix(".safetensors")
+    weights.unlink()
+    with pytest.raises(WeightsError, match=f"weights file {weights} named by {card} does not exist"):
+        Engine(weights=card)
+    with pytest.raises(WeightsError, match="weights file .*nothing.safetensors does not exist"):
+        Engine(weights=tmp_path / "nothing.safetensors")
+    lonely = tmp_path / "lonely.safetensors"
+    save_file({"x": torch.zeros(1)}, lonely)
+    with pytest.raises(WeightsError, match="model card .*lonely.json does not exist.*write_model_card"):
+        Engine(weights=lonely)
+    bad = json.loads(card.read_text())
+    for field, value, message in [("format", "pickle", "pickled checkpoints can run code"),
+                                  ("sha256", "abc", "not 64 hex digits"),
+                                  ("model", "basicvsrpp", "is for model 'basicvsrpp'")]:
+        card.write_text(json.dumps({**bad, field: value}))
+        with pytest.raises(WeightsError, match=message):
+            Engine(weights=card)
+    card.write_text(json.dumps({k: v for k, v in bad.items() if k != "sha256"}))
+    with pytest.raises(WeightsError, match=r"lacks the field\(s\) \['sha256'\]"):
+        Engine(weights=card)
+
+
+def test_card_must_match_the_request(card):
+    with pytest.raises(WeightsError, match="holds x4 weights but scale=2"):
+        Engine(weights=card, scale=2)
+    with pytest.raises(WeightsError, match="holds preset 'tiny' but preset='paper'"):
+        Engine(weights=card, preset="paper")
+
+
+def test_weights_that_do_not_fit_the_preset(tmp_path):
+    path = tmp_path / "wrong.safetensors"
+    save_file({"net_d.something": torch.zeros(3)}, path)
+    card = write_model_card(path, preset="tiny", scale=4)
+    with pytest.raises(WeightsError, match="does not fit preset 'tiny': missing"):
+        Engine(weights=card)
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        write_model_card(path, preset="tiny", scale=4)
+
+
+def test_no_default_weights_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights_module, "models_dirs", lambda: [tmp_path])
+    with pytest.raises(WeightsError, match="no weights found for model='fmanetpp', scale=4.*weights='random'"):
+        Engine()
+    for name in ("a", "b"):
+        save_weights(tiny_state_dict(), tmp_path / f"{name}.safetensors", preset="tiny", scale=4)
+    with pytest.raises(WeightsError, match="several weights match"):
+        Engine()
+    save_weights(tiny_state_dict(), tmp_path / "c.safetensors", preset="tiny", scale=4, default=True)
+    assert Engine().model_name == "c"

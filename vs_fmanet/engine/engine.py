@@ -1,0 +1,419 @@
+"""The inference engine: every front end (VapourSynth, ffmpeg wrapper, farm, scripts) restores frames through it.
+
+Arrays at the edge are ``[T, H, W, 3]`` float32 RGB in [0, 1] (one frame ``[H, W, 3]``); exposure is ``[T]`` fractions
+of the frame interval (NaN = unknown, the model then estimates it). Output is ``[T, s*H, s*W, 3]`` float32 in [0, 1].
+Inside, the model sees ``[1, t, 3, h, w]`` tensors of one *piece* (see :mod:`.segments`) and one spatial tile
+(see :mod:`.tiling`) at a time, so memory is bounded by the settings, not by the video length.
+
+Output of frame n depends only on n, the settings and the frames in its context: never on the order in which
+frames are requested, nor on whether :meth:`Engine.restore` or :meth:`Engine.stream` is used (both run the same
+pieces with the same inputs). Two things can change it on purpose, and both are logged: an out-of-memory retry
+(smaller tiles from then on) and the NaN guard (a tile recomputed in fp32). ``tile=None`` picks the tile size from
+free memory once per frame size; pass an explicit ``tile`` for results that are identical across machines.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, release_cached_memory,
+                     resolve_device, resolve_precision)
+from .inputs import check_exposure_array, check_exposure_value, check_frame
+from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
+from .tiling import MIN_TILE, auto_tile, bytes_per_pixel_frame, make_tiles
+from .weights import RANDOM, RANDOM_SEED, resolve_card, shared_network
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TILE_OVERLAP = 16
+CUDA_BUDGET = 0.6      # share of free GPU memory one forward pass may use (tile=None)
+CPU_BUDGET = 0.25      # share of available RAM (other processes and the frame buffers need the rest)
+
+
+def _parse_tile(tile: int | tuple[int, int] | None, func: str) -> tuple[int, int] | None | int:
+    """None = auto, 0 = off, else (tile_h, tile_w) in input pixels."""
+    original = tile
+    if tile is None:
+        return None
+    if isinstance(tile, (int, np.integer)) and not isinstance(tile, bool):
+        if tile == 0:
+            return 0
+        tile = (int(tile), int(tile))
+    if (not isinstance(tile, (tuple, list)) or len(tile) != 2
+            or not all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in tile)):
+        raise ValueError(f"{func}: tile={tile!r} must be None (automatic), 0 (off), an int or (height, width) in "
+                         "input pixels")
+    th, tw = int(tile[0]), int(tile[1])
+    if th < MIN_TILE or tw < MIN_TILE:
+        raise ValueError(f"{func}: tile={original!r} is too small; tiles must be at least {MIN_TILE} input pixels "
+                         "per side (or 0 for no tiling)")
+    return th, tw
+
+
+class Engine:
+    """FMA-Net++ restoration of frame sequences; see the module docstring for the contract.
+
+    Args:
+        model: network family: ``"fmanetpp"`` (ours) or ``"fmanet"`` (FMA-Net, CVPR 2024, from weights converted with
+            ``fmanet-convert``; 3-frame windows, BGR handled inside, not exposure-aware).
+        scale: upscaling factor of the weights (4, 2 or 1).
+        preset: "paper", "small" or "tiny"; None = from the model card (required for ``weights="random"``).
+        weights: None = default shipped weights for (model, scale); a model card ``.json``, a ``.safetensors`` with
+            its card, or a card name; ``"random"`` = seeded random init (tests only).
+        device: "cuda", "cuda:N", "cpu"; None = CUDA if available, else CPU.
+        precision: "fp32", "fp16", "bf16"; None = fp16 on CUDA, fp32 on CPU. Independent of the input's format.
+        window: frames produced per model run, at fixed positions k*window; None = max(8, 4*overlap).
+        overlap: context frames computed and discarded on each side; None = the model's temporal radius (2*M).
+        tile: spatial tile in input pixels (int or (h, w)); 0 = off; None = automatic from free memory.
+        tile_overlap: overlap of neighbouring tiles in input pixels (blended); None = 16.
+    """
+
+    def __init__(self, *, model: str = "fmanetpp", scale: int = 4, preset: str | None = None,
+                 weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
+                 window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
+                 tile_overlap: int | None = None) -> None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+            raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1)")
+        self._device = resolve_device(device)
+        self._precision = resolve_precision(precision, self._device)
+        self._card = resolve_card(weights, model, int(scale), preset)
+        self._preset = self._card.preset if self._card else preset
+        self._model = model
+        self._net = shared_network(self._card, self._preset, int(scale), self._device, model)
+        # FMA-Net (v1) is not exposure-aware: it has no exposure code, and exposure arguments are ignored
+        self._exposure_aware = hasattr(self._net, "code_for")
+        self._exposure_notice_given = False
+        self._scale = int(self._net.scale)
+        radius = int(self._net.temporal_radius)
+        self._overlap = radius if overlap is None else overlap
+        self._window = max(8, 4 * self._overlap) if window is None else window
+        check_segmentation(self._window, self._overlap, "Engine")
+        if self._overlap < radius:
+            log.info("Engine: overlap=%d is below the model's temporal radius %d: frames near window borders see "
+                     "replicated instead of real neighbours", self._overlap, radius)
+        self._tile = _parse_tile(tile, "Engine")
+        self._tile_overlap = DEFAULT_TILE_OVERLAP if tile_overlap is None else tile_overlap
+        if isinstance(self._tile_overlap, bool) or not isinstance(self._tile_overlap, (int, np.integer)) \
+                or self._tile_overlap < 0:
+            raise ValueError(f"Engine: tile_overlap={tile_overlap!r} must be an integer >= 0 (input pixels)")
+        self._tile_overlap = int(self._tile_overlap)
+        if isinstance(self._tile, tuple) and 2 * self._tile_overlap > min(self._tile):
+            raise ValueError(f"Engine: tile_overlap={self._tile_overlap} is more than half of tile={self._tile}; "
+                             "use a larger tile or a smaller tile_overlap")
+        self._tiles_for_size: dict[tuple[int, int], tuple[int, int] | None] = {}
+        self._lock = threading.Lock()
+        self._fallbacks = 0
+        self._oom_retries = 0
+
+    # ------------------------------------------------------------------ properties and provenance
+    @property
+    def scale(self) -> int:
+        """Upscaling factor s: output frames are s*H x s*W."""
+        return self._scale
+
+    @property
+    def window(self) -> int:
+        """Frames produced per model run (fixed grid positions k*window)."""
+        return self._window
+
+    @property
+    def overlap(self) -> int:
+        """Context frames computed and discarded on each side of a window."""
+        return self._overlap
+
+    @property
+    def model_name(self) -> str:
+        """The weights' name from the model card, or ``random-<preset>``."""
+        return self._card.name if self._card else f"{RANDOM}-{self._preset}"
+
+    @property
+    def device(self) -> torch.device:
+        """Device the model runs on."""
+        return self._device
+
+    @property
+    def precision(self) -> str:
+        """Compute precision: "fp32", "fp16" or "bf16"."""
+        return self._precision
+
+    @property
+    def temporal_radius(self) -> int:
+        """Frames on each side that can influence an output frame (the model's 2*M)."""
+        return int(self._net.temporal_radius)
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance of this engine's output (JSON-serialisable)."""
+        card = self._card
+        tiles = {f"{w}x{h}": (None if t is None else list(t)) for (h, w), t in self._tiles_for_size.items()}
+        return {
+            "model": self._model, "model_name": self.model_name, "preset": self._preset, "scale": self._scale,
+            "weights": str(card.file) if card else RANDOM, "sha256": card.sha256 if card else None,
+            "random_seed": None if card else RANDOM_SEED,
+            "device": str(self._device), "precision": self._precision,
+            "window": self._window, "overlap": self._overlap, "temporal_radius": self.temporal_radius,
+            "tile": self._tile if isinstance(self._tile, int) or self._tile is None else list(self._tile),
+            "tile_overlap": self._tile_overlap, "tiles_in_use": tiles,
+            "fp32_fallbacks": self._fallbacks, "oom_retries": self._oom_retries,
+            "vs_fmanet": __version__, "torch": torch.__version__,
+        }
+
+    # ------------------------------------------------------------------ public restoration API
+    def restore(self, frames: np.ndarray, exposure: np.ndarray | None = None,
+                scene_cuts: Sequence[int] | None = None) -> np.ndarray:
+        """Restore a whole clip held in memory.
+
+        Args:
+            frames: [T, H, W, 3] float RGB in [0, 1] (values outside are clipped; NaN/Inf are refused).
+            exposure: [T] fractions of the frame interval (NaN = unknown), one number for all, or None.
+            scene_cuts: indices of frames that START a new scene; no information crosses a cut.
+
+        Returns:
+            [T, s*H, s*W, 3] float32 in [0, 1].
+        """
+        arr = np.asarray(frames)
+        if arr.ndim != 4 or arr.shape[-1] != 3:
+            raise ValueError(f"restore: frames has shape {arr.shape}; expected [T, H, W, 3] float RGB in [0, 1]")
+        num = arr.shape[0]
+        if num == 0:
+            raise ValueError("restore: frames holds no frames (T = 0); pass at least one [H, W, 3] frame")
+        exp = check_exposure_array(exposure, num, "restore")
+        cuts = normalise_scene_starts(scene_cuts)
+        if cuts and cuts[-1] >= num:
+            raise ValueError(f"restore: scene cut at frame {cuts[-1]} is beyond the last frame ({num - 1})")
+        h, w = arr.shape[1:3]
+        checked: dict[int, np.ndarray] = {}
+        out = np.empty((num, h * self._scale, w * self._scale, 3), dtype=np.float32)
+        for piece in plan_windows(num, self._window, self._overlap, cuts):
+            for i in range(piece.context_start, piece.context_stop):
+                if i not in checked:
+                    checked[i] = check_frame(arr[i], i, (h, w), "restore")
+            for i in [i for i in checked if i < piece.start - self._overlap]:
+                del checked[i]
+            ctx = np.stack([checked[i] for i in range(piece.context_start, piece.context_stop)])
+            out[piece.start:piece.stop] = self.restore_piece(ctx, exp[piece.context_start:piece.context_stop],
+                                                             piece)[0]
+        return out
+
+    def stream(self, frames: Iterable[np.ndarray], exposure: Iterable[float] | None = None,
+               scene_starts: Iterable[bool] | None = None) -> Iterator[np.ndarray]:
+        """Restore an arbitrarily long sequence with bounded memory: one [H, W, 3] in, one [s*H, s*W, 3] out, in order.
+
+        Args:
+            frames: iterable of [H, W, 3] float RGB frames in [0, 1].
+            exposure: iterable of fractions (NaN = unknown), one per frame, or None.
+            scene_starts: iterable of bools, True where a frame starts a new scene, or None.
+
+        At most ``window + 2*overlap`` input frames are held. The output equals :meth:`restore` bit for bit.
+        """
+        return self._stream(iter(frames), None if exposure is None else iter(exposure),
+                            None if scene_starts is None else iter(scene_starts))
+
+    def restore_piece(self, frames: np.ndarray, exposure: np.ndarray, piece: Piece) -> tuple[np.ndarray, str]:
+        """Run one piece: ``frames`` [t, H, W, 3] float32 = input frames ``piece.context_start..context_stop-1``.
+
+        ``exposure`` is [t] fractions (NaN = unknown). Returns ([stop-start, s*H, s*W, 3] float32, precision used),
+        where the precision is this engine's, or "fp32" when the NaN guard recomputed a tile. Front ends that fetch
+        frames themselves (the VapourSynth plugin) call this with pieces from :func:`.segments.plan_grid_window`.
+        """
+        if frames.ndim != 4 or frames.shape[0] != piece.length:
+            raise ValueError(f"restore_piece: got frames of shape {frames.shape} for context frames "
+                             f"{piece.context_start}..{piece.context_stop - 1} ({piece.length} frames)")
+        label = f"frames {piece.start}-{piece.stop - 1}"
+        size = (frames.shape[1], frames.shape[2])
+        while True:
+            tile = self._tile_for(size)
+            try:
+                return self._run(frames, exposure, piece.produced, tile, label)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                release_cached_memory(self._device)
+                self._shrink_tile(size, tile, label, exc)
+
+    # ------------------------------------------------------------------ internals
+    def _stream(self, frames: Iterator[np.ndarray], exposure: Iterator[float] | None,
+                scene_starts: Iterator[bool] | None) -> Iterator[np.ndarray]:
+        window, overlap = self._window, self._overlap
+        buf: dict[int, np.ndarray] = {}
+        exps: dict[int, float] = {}
+        cuts: list[int] = []
+        shape: tuple[int, int] | None = None
+        seen, k, exhausted = 0, 0, False
+        while True:
+            need = (k + 1) * window + overlap
+            while not exhausted and seen < need:
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    exhausted = True
+                    break
+                frame = check_frame(frame, seen, shape, "stream")
+                shape = frame.shape[:2]
+                if exposure is None:
+                    r = float("nan")
+                else:
+                    try:
+                        r = check_exposure_value(next(exposure), seen, "stream")
+                    except StopIteration:
+                        raise ValueError(f"stream: exposure ended before frame {seen}; give one value per frame "
+                                         "(NaN = unknown) or None") from None
+                if scene_starts is not None:
+                    try:
+                        flag = next(scene_starts)
+                    except StopIteration:
+                        raise ValueError(f"stream: scene_starts ended before frame {seen}; give one bool per "
+                                         "frame or None") from None
+                    if not isinstance(flag, (bool, np.bool_, int, np.integer)):
+                        raise ValueError(f"stream: scene_starts entry for frame {seen} is {flag!r}; expected a bool")
+                    if flag and seen > 0:
+                        cuts.append(seen)
+                buf[seen], exps[seen] = frame, r
+                seen += 1
+            if seen == 0:
+                raise ValueError("stream: the frame iterable was empty; pass at least one [H, W, 3] frame")
+            if k * window >= seen:
+                return
+            for piece in plan_grid_window(k, seen, window, overlap, cuts):
+                idx = range(piece.context_start, piece.context_stop)
+                ctx = np.stack([buf[i] for i in idx])
+                exp = np.array([exps[i] for i in idx], dtype=np.float32)
+                out, _ = self.restore_piece(ctx, exp, piece)
+                yield from out
+            k += 1
+            for i in [i for i in buf if i < k * window - overlap]:
+                del buf[i], exps[i]
+
+    def _tile_for(self, size: tuple[int, int]) -> tuple[int, int] | None:
+        """Tile for frames of ``size`` (h, w): None = whole frame. Decided once per size, then only shrunk."""
+        with self._lock:
+            if size in self._tiles_for_size:
+                return self._tiles_for_size[size]
+            h, w = size
+            if self._tile == 0:
+                tile = None
+            elif isinstance(self._tile, tuple):
+                tile = None if (self._tile[0] >= h and self._tile[1] >= w) else self._tile
+            else:
+                cfg = self._net.config
+                per = bytes_per_pixel_frame(cfg.channels, cfg.kernel_size, self._scale, self._precision)
+                share = CUDA_BUDGET if self._device.type == "cuda" else CPU_BUDGET
+                budget = share * free_memory_bytes(self._device)
+                tile = auto_tile(h, w, self._window + 2 * self._overlap, budget, per, self._tile_overlap)
+                if tile is not None:
+                    log.info("Engine: %dx%d frames are processed in tiles of %dx%d (tile=None, %.1f GiB budget)",
+                             w, h, tile[1], tile[0], budget / 2 ** 30)
+            self._tiles_for_size[size] = tile
+            return tile
+
+    def _shrink_tile(self, size: tuple[int, int], tile: tuple[int, int] | None, label: str, exc: BaseException) -> None:
+        h, w = size
+        th, tw = tile if tile is not None else (h, w)
+        if th <= MIN_TILE and tw <= MIN_TILE:
+            raise RuntimeError(f"Engine: out of memory on {self._device} for {label} even with {MIN_TILE}x{MIN_TILE} "
+                               f"tiles; use a smaller window (now {self._window}), precision='fp16', or another "
+                               f"device") from exc
+        new = (max(MIN_TILE, (th // 2) // 8 * 8), max(MIN_TILE, (tw // 2) // 8 * 8))
+        with self._lock:
+            self._tiles_for_size[size] = new
+            self._oom_retries += 1
+        log.warning("Engine: out of memory on %s for %s with %s; retrying with %dx%d tiles (kept from now on)",
+                    self._device, label, "whole frames" if tile is None else f"{tw}x{th} tiles", new[1], new[0])
+
+    def _code(self, x: torch.Tensor, exp: torch.Tensor, precision: str, label: str
+              ) -> tuple[torch.Tensor | None, str]:
+        """Per-frame exposure code [1, t, d_u] from whole frames (never from tiles), frames in small batches.
+
+        None for networks that are not exposure-aware (FMA-Net v1), with a one-time notice if exposure was given."""
+        if not self._exposure_aware:
+            if not self._exposure_notice_given and bool(torch.isfinite(exp).any()):
+                self._exposure_notice_given = True
+                log.warning("Engine: model=%r is not exposure-aware; the per-frame exposure is ignored", self._model)
+            return None, precision
+        t, h, w = x.shape[1], x.shape[3], x.shape[4]
+        cfg = self._net.config
+        per_frame = 4.0 * 8 * cfg.ete_widths[0] * h * w
+        share = CUDA_BUDGET if self._device.type == "cuda" else CPU_BUDGET
+        step = int(max(1, min(t, (share * free_memory_bytes(self._device)) // per_frame)))
+        for prec in (precision, "fp32") if precision != "fp32" else ("fp32",):
+            with autocast(self._device, prec):
+                parts = [self._net.code_for(x[:, i:i + step], exp[:, i:i + step]) for i in range(0, t, step)]
+            code = torch.cat(parts, dim=1).float()
+            if bool(torch.isfinite(code).all()):
+                if prec != precision:
+                    self._note_fallback(label, "exposure code")
+                return code, prec
+        raise RuntimeError(f"Engine: the exposure estimator produced NaN/Inf for {label} even in fp32; the weights "
+                           f"({self.model_name}) look corrupt")
+
+    def _note_fallback(self, label: str, where: str) -> None:
+        with self._lock:
+            self._fallbacks += 1
+        log.warning("Engine: %s gave NaN/Inf in %s for %s; recomputed in fp32 (pass precision='fp32' to avoid "
+                    "the retry)", where, self._precision, label)
+
+    def _run(self, frames: np.ndarray, exposure: np.ndarray, produced: slice, tile: tuple[int, int] | None,
+             label: str) -> tuple[np.ndarray, str]:
+        net, dev, s = self._net, self._device, self._scale
+        t, h, w, _ = frames.shape
+        used = self._precision
+        with inference(dev):
+            x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).to(dev)
+            x = x.permute(0, 3, 1, 2).unsqueeze(0).contiguous()                      # [1, t, 3, H, W]
+            exp = torch.from_numpy(np.asarray(exposure, dtype=np.float32)).to(dev)[None]   # [1, t]
+            code, code_prec = self._code(x, exp, self._precision, label)
+            if code_prec != self._precision:
+                used = "fp32"
+            n_out = produced.stop - produced.start
+            if tile is None:
+                y, prec = self._forward(x, code, produced, label)
+                used = "fp32" if prec != self._precision else used
+                return y.permute(0, 2, 3, 1).clamp_(0.0, 1.0).cpu().numpy(), used
+            # the user's own tile keeps the user's overlap; automatic or shrunk tiles keep a quarter of the tile
+            ov = self._tile_overlap if tile == self._tile else min(self._tile_overlap, min(tile) // 4)
+            acc = torch.zeros(n_out, 3, s * h, s * w, dtype=torch.float32)
+            wsum = torch.zeros(s * h, s * w, dtype=torch.float32)
+            for tl in make_tiles(h, w, tile, ov, s):
+                y, prec = self._forward(x[..., tl.y0:tl.y1, tl.x0:tl.x1], code, produced, f"{label}, tile "
+                                        f"x{tl.x0}-{tl.x1 - 1} y{tl.y0}-{tl.y1 - 1}")
+                used = "fp32" if prec != self._precision else used
+                wt = torch.from_numpy(tl.weight)
+                region = (slice(None), slice(None), slice(s * tl.y0, s * tl.y1), slice(s * tl.x0, s * tl.x1))
+                acc[region] += y.cpu() * wt
+                wsum[region[2:]] += wt
+            acc /= wsum
+            return acc.permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
+
+    def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str
+                 ) -> tuple[torch.Tensor, str]:
+        """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard."""
+        for prec in (self._precision, "fp32") if self._precision != "fp32" else ("fp32",):
+            with autocast(self._device, prec):
+                y = self._net(x, code=code)[0, produced].float()
+            if bool(torch.isfinite(y).all()):
+                if prec != self._precision:
+                    self._note_fallback(label, "the model")
+                return y, prec
+        raise RuntimeError(f"Engine: the model produced NaN/Inf for {label} even in fp32; the weights "
+                           f"({self.model_name}) look corrupt")
+
+
+def restore(frames: np.ndarray, exposure: np.ndarray | None = None, *, scale: int = 4,
+            weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
+            window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
+            scene_cuts: Sequence[int] | None = None, **kw: Any) -> np.ndarray:
+    """Restore frames [T, H, W, 3] float32 RGB in [0, 1] -> [T, s*H, s*W, 3] with a one-off :class:`Engine`.
+
+    ``exposure`` is [T] fractions of the frame interval (NaN = unknown). ``scene_cuts`` lists frames that start a
+    new scene. Other keywords (``model``, ``preset``, ``tile_overlap``) go to :class:`Engine`; the model itself is
+    cached per process, so repeated calls do not reload weights.
+    """
+    engine = Engine(scale=scale, weights=weights, device=device, precision=precision, window=window,
+                    overlap=overlap, tile=tile, **kw)
+    return engine.restore(frames, exposure, scene_cuts)
