@@ -1,0 +1,264 @@
+"""``fmanet-ffmpeg``: restore the video of any file ffmpeg reads, keep everything else.
+
+Usage::
+
+    fmanet-ffmpeg -i INPUT -o OUTPUT [-y|-n] [-ss T] [-to T | -t T] [--scale 4] [--exposure 1/100]
+                  [--exposure-from auto] [--device cuda] [--precision fp16] [--tile 256]
+                  [--progress json] [--dry-run] [-- ENCODER OPTIONS...]
+
+Everything after ``--`` is passed verbatim to ffmpeg as output options (e.g. ``-- -c:v libx265 -crf 18
+-preset slow``); without any, libx264/libx265 CRF 18 with the source's pixel layout and bit depth is used.
+Exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); see
+:mod:`ffmpeg_filter.errors`. Logs and progress go to stderr; stdout carries only ``--dry-run``'s command or,
+with ``-o -``, the encoded stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any, NoReturn
+
+from .command import StreamPolicy, enc_pairs_to_args
+from .errors import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, FilterError, Terminated,
+                     UsageError)
+from .pipeline import EXPOSURE_SOURCES, RunOptions, run
+from .progress import MODES as PROGRESS_MODES
+from .restoring import EngineSettings
+from .timespec import parse_time
+
+log = logging.getLogger("ffmpeg_filter")
+
+EPILOG = """\
+examples:
+  fmanet-ffmpeg -i clip.mp4 -o clip_x4.mkv
+  fmanet-ffmpeg -i clip.mp4 -o out.mp4 -ss 10 -t 5 --exposure 1/100 -- -c:v libx265 -crf 18 -preset slow
+  fmanet-ffmpeg -i 'shots/frame_%06d.png' --fps 24 -o 'out/frame_%06d.png'
+  fmanet-ffmpeg -i in.mkv -o - -- -f nut | ffplay -
+
+exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that raises UsageError instead of exiting, so main() controls the exit code."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see fmanet-ffmpeg --help)")
+
+
+def _time(option: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            return parse_time(text, option=option)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
+
+
+def _rate(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise argparse.ArgumentTypeError(f"--fps: {text!r} is not a rate; use 24, 29.97 or 30000/1001") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--fps: {text!r} must be positive")
+    return value
+
+
+def _tile(text: str) -> int | tuple[int, int]:
+    try:
+        if "x" in text.lower():
+            w, h = text.lower().split("x", 1)
+            return int(h), int(w)
+        return int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--tile: {text!r} must be a size in pixels (256) or WxH (384x256), "
+                                         "0 = off") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (ffmpeg-style single-dash options ``-i -o -y -n -ss -to -t`` included)."""
+    p = _Parser(prog="fmanet-ffmpeg", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Joint video super-resolution and deblurring (FMA-Net++) of any file ffmpeg reads; "
+                            "audio, subtitles, chapters, tags, colour and HDR metadata are kept.",
+                epilog=EPILOG)
+    io = p.add_argument_group("input and output")
+    io.add_argument("-i", "--input", required=True, metavar="INPUT",
+                    help="video file, image-sequence pattern (frame_%%06d.png), folder, or first image")
+    io.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                    help="output file (container from the extension), pattern for images, or - for stdout")
+    ow = io.add_mutually_exclusive_group()
+    ow.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing output")
+    ow.add_argument("-n", "--no-overwrite", action="store_true",
+                    help="never overwrite (the default; exits with 1 if the output exists)")
+    io.add_argument("-ss", dest="start", type=_time("-ss"), metavar="TIME",
+                    help="start at this time (seconds or [HH:]MM:SS[.ms]); frame-accurate")
+    end = io.add_mutually_exclusive_group()
+    end.add_argument("-to", dest="to", type=_time("-to"), metavar="TIME", help="stop before this time")
+    end.add_argument("-t", dest="duration", type=_time("-t"), metavar="DURATION", help="process this long")
+    io.add_argument("--fps", type=_rate, metavar="RATE", help="frame rate of an image-sequence input (default 25)")
+    io.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg executable (default: PATH, then imageio-ffmpeg's)")
+
+    st = p.add_argument_group("streams and encoding")
+    st.add_argument("--enc", action="append", default=[], metavar="KEY=VALUE",
+                    help="encoder option, repeatable: --enc crf=16 --enc x265-params=aq-mode=3 (like -- -crf 16)")
+    st.add_argument("--no-audio", action="store_true", help="do not copy audio streams")
+    st.add_argument("--no-subs", action="store_true", help="do not copy subtitle streams")
+    st.add_argument("--no-metadata", action="store_true", help="drop container tags and chapters")
+    st.add_argument("--audio-codec", default="copy", metavar="CODEC",
+                    help="audio codec (default copy = bit-exact; e.g. aac when the container needs it)")
+    st.add_argument("--bitexact", action="store_true", help="byte-reproducible container (ffmpeg +bitexact flags)")
+    st.add_argument("--no-preflight", dest="preflight", action="store_false",
+                    help="skip the one-frame encoder check before processing")
+
+    en = p.add_argument_group("restoration")
+    en.add_argument("--scale", type=int, default=4, help="upscaling factor: 4 (default), 2, or 1 (deblur only)")
+    en.add_argument("--model", default="fmanetpp", help="model family (default fmanetpp)")
+    en.add_argument("--preset", help="model size preset (paper, small, tiny); default: the shipped model's")
+    en.add_argument("--weights", metavar="PATH|random",
+                    help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
+    en.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if available)")
+    en.add_argument("--precision", choices=("fp32", "fp16", "bf16"), help="default fp16 on cuda, fp32 on cpu")
+    en.add_argument("--tile", type=_tile, metavar="N|WxH", help="spatial tile size in input pixels (0 = off)")
+    en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
+    en.add_argument("--window", type=int, metavar="N", help="frames produced per window")
+    en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
+
+    ex = p.add_argument_group("exposure (per frame, as a fraction of the frame interval inside the model)")
+    ex.add_argument("--exposure", metavar="VALUE",
+                    help="clip exposure override: seconds (0.01), 1/x (1/100) or shutter angle (180deg)")
+    ex.add_argument("--exposure-from", choices=EXPOSURE_SOURCES, default="auto",
+                    help="metadata source (default auto: the best one found)")
+    ex.add_argument("--exposure-sidecar", metavar="PATH", help="CSV/JSON/SRT sidecar with per-frame exposure")
+
+    rep = p.add_argument_group("progress and logging")
+    rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                     help="auto (bar on a terminal), bar, json (JSON lines on stderr), none")
+    rep.add_argument("--progress-interval", type=float, default=0.5, metavar="S",
+                     help="seconds between JSON progress lines")
+    rep.add_argument("--report", metavar="PATH", help="write a JSON run report (settings, per-frame exposure)")
+    rep.add_argument("--dry-run", action="store_true", help="print the ffmpeg command and exit")
+    rep.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
+    rep.add_argument("-v", "--verbose", action="store_true", help="same as --log-level info")
+    rep.add_argument("-q", "--quiet", action="store_true", help="same as --log-level error")
+    rep.add_argument("--log-file", metavar="PATH", help="also write the log (debug level) to this file")
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Split ``argv`` at the first ``--`` (encoder options) and parse the rest."""
+    argv = list(argv)
+    if "--" in argv:
+        cut = argv.index("--")
+        ours, passthrough = argv[:cut], argv[cut + 1:]
+    else:
+        ours, passthrough = argv, []
+    ns = build_parser().parse_args(ours)
+    return ns, passthrough
+
+
+def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> RunOptions:
+    """Translate parsed arguments into :class:`RunOptions`."""
+    return RunOptions(
+        input=ns.input, output=ns.output, overwrite=bool(ns.overwrite),
+        start_s=ns.start, to_s=ns.to, duration_s=ns.duration,
+        engine=EngineSettings(model=ns.model, scale=ns.scale, preset=ns.preset, weights=ns.weights,
+                              device=ns.device, precision=ns.precision, window=ns.window, overlap=ns.overlap,
+                              tile=ns.tile, tile_overlap=ns.tile_overlap),
+        exposure=ns.exposure, exposure_from=ns.exposure_from, exposure_sidecar=ns.exposure_sidecar,
+        fps=ns.fps, ffmpeg=ns.ffmpeg, user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
+        policy=StreamPolicy(audio=not ns.no_audio, subtitles=not ns.no_subs, metadata=not ns.no_metadata,
+                            audio_codec=ns.audio_codec),
+        progress=ns.progress, progress_interval=ns.progress_interval, dry_run=ns.dry_run,
+        preflight=ns.preflight, report=ns.report, bitexact=ns.bitexact,
+    )
+
+
+class _StderrFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"fmanet-ffmpeg: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(ns: argparse.Namespace | None) -> list[logging.Handler]:
+    level = logging.WARNING
+    if ns is not None:
+        if ns.log_level:
+            level = getattr(logging, ns.log_level.upper())
+        elif ns.verbose:
+            level = logging.INFO
+        elif ns.quiet:
+            level = logging.ERROR
+    handlers: list[logging.Handler] = []
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(_StderrFormatter())
+    console.setLevel(level)
+    handlers.append(console)
+    if ns is not None and ns.log_file:
+        fh = logging.FileHandler(ns.log_file, encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh.setLevel(logging.DEBUG)
+        handlers.append(fh)
+    root = logging.getLogger()
+    for h in handlers:
+        root.addHandler(h)
+    root.setLevel(min(h.level for h in handlers))
+    return handlers
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fmanet-ffmpeg``; returns the exit code (0, 1, 2, 130 or 143)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    handlers: list[logging.Handler] = []
+    previous_term = None
+    try:
+        try:
+            ns, passthrough = parse_args(args)
+        except UsageError as exc:
+            sys.stderr.write(f"fmanet-ffmpeg: error: {exc}\n")
+            return EXIT_USAGE
+        handlers = _setup_logging(ns)
+        try:
+            previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+        except ValueError:  # not the main thread (e.g. called from a worker thread): keep the default
+            previous_term = None
+        opts = options_from_args(ns, passthrough)
+        report = run(opts)
+        if opts.dry_run:
+            sys.stdout.write(shlex.join(report.command) + "\n")
+            sys.stdout.flush()
+        return EXIT_OK
+    except FilterError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted; the partial output was removed")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        log.error("terminated; the partial output was removed")
+        return EXIT_TERMINATED
+    except Exception as exc:  # an undiagnosed failure: still a clean message and exit code 1
+        log.error("unexpected error (%s): %s", type(exc).__name__, exc)
+        log.debug("traceback", exc_info=True)
+        return EXIT_FAILURE
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+        root = logging.getLogger()
+        for h in handlers:
+            root.removeHandler(h)
+            h.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
