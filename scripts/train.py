@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Train FMA-Net++ on the synthetic multi-exposure data engine, resumably, in the paper's three stages.
+
+Stages (spec §5): ``ete`` (SupCon on exposure levels, then frozen), ``degradation`` (Net^D with L_D), ``joint``
+(L1 + 0.1 L_D end to end). ``--plan ete:300,degradation:500,joint:4000`` gives each stage's total steps; the Adam
+learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<name>/`` (fp32 weights + optimizer
+state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
+resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
+from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit.
+
+Metadata dropout: in each joint/degradation batch, each frame's true exposure is kept with probability
+``--meta-keep`` (default 0.5) and otherwise hidden, so both the metadata and the ETE paths are trained.
+
+Example (CPU, small preset):
+    python scripts/train.py --name fmanetpp_small_x4 --preset small --plan ete:150,degradation:300,joint:3000 \
+        --batch 4 --frames 6 --lr-size 32 --time-limit 3000 --export
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vs_fmanet.model import build_model, count_parameters  # noqa: E402
+from vs_fmanet.engine.weights import load_state_dict, read_model_card, save_weights  # noqa: E402
+from vs_fmanet.training.losses import degradation_loss, ete_loss, joint_loss, metadata_dropout  # noqa: E402
+from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noqa: E402
+
+log = logging.getLogger("train")
+STAGES = ("ete", "degradation", "joint")
+
+
+def parse_plan(text: str) -> dict[str, int]:
+    plan = {}
+    for part in text.split(","):
+        name, _, steps = part.partition(":")
+        if name not in STAGES or not steps.isdigit():
+            raise SystemExit(f"train.py: bad --plan entry {part!r}; expected e.g. ete:300,degradation:500,joint:4000")
+        plan[name] = int(steps)
+    return plan
+
+
+def lr_at(base: float, step: int, total: int) -> float:
+    """Paper schedule: halve at 70 %, 85 % and 95 % of the stage."""
+    factor = sum(step >= int(total * m) for m in (0.70, 0.85, 0.95))
+    return base * 0.5 ** factor
+
+
+def stage_parameters(model, stage: str) -> list[torch.nn.Parameter]:
+    if stage == "ete":
+        return list(model.exposure_code.ete.parameters())
+    if stage == "degradation":
+        return list(model.net_d.parameters()) + list(model.exposure_code.embed.parameters())
+    return list(model.net_d.parameters()) + list(model.net_r.parameters()) + \
+        list(model.exposure_code.embed.parameters())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--name", required=True, help="model name, e.g. fmanetpp_small_x4")
+    ap.add_argument("--preset", default="small")
+    ap.add_argument("--scale", type=int, default=4)
+    ap.add_argument("--plan", default="ete:150,degradation:300,joint:3000")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--frames", type=int, default=10)
+    ap.add_argument("--lr-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of Net^D / Net^R stages")
+    ap.add_argument("--ete-lr", type=float, default=1e-3)
+    ap.add_argument("--meta-keep", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
+    ap.add_argument("--time-limit", type=float, default=540.0, help="seconds; stop cleanly before this")
+    ap.add_argument("--save-every", type=int, default=100)
+    ap.add_argument("--workdir", default=str(ROOT / ".train"))
+    ap.add_argument("--models", default=str(ROOT / "models"))
+    ap.add_argument("--export", action="store_true", help="write models/<name>.safetensors + card at the end")
+    ap.add_argument("--export-only", action="store_true", help="export the work-directory checkpoint and stop")
+    ap.add_argument("--log-json", default=None, help="append JSON lines of losses/throughput here")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    from vs_fmanet.data import TrainingSampler
+
+    t_start = time.time()
+    plan = parse_plan(args.plan)
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    model = build_model(args.preset, scale=args.scale).to(device)
+    work = Path(args.workdir) / args.name
+    work.mkdir(parents=True, exist_ok=True)
+    models_dir = Path(args.models)
+    state_path = work / "state.json"
+    progress = {s: 0 for s in STAGES}
+    wall = 0.0
+    sampler_state: dict | None = None
+    shipped = models_dir / f"{args.name}.json"
+    if (work / "model.json").exists() and state_path.exists():
+        load_into(model, work / "model.json")
+        st = json.loads(state_path.read_text())
+        progress.update(st["progress"])
+        wall = st.get("wall_seconds", 0.0)
+        sampler_state = st.get("sampler")
+        log.info("resumed from %s: %s", work, progress)
+    elif shipped.exists():
+        load_into(model, shipped)
+        st = read_model_card(shipped).extra.get("training", {})
+        progress.update(st.get("progress", {}))
+        wall = st.get("wall_seconds", 0.0)
+        sampler_state = st.get("sampler")
+        log.info("resumed from shipped weights %s (optimizer state restarts): %s", shipped, progress)
+    log.info("parameters: %s", count_parameters(model))
+    if args.export_only:
+        sampler_state = sampler_state or {}
+        export(model, args, progress, wall, models_dir, sampler_state)
+        return 0
+
+    sampler = TrainingSampler(split="train", scale=args.scale, frames=args.frames, lr_size=args.lr_size,
+                              seed=args.seed, device=str(device))
+    if sampler_state:
+        sampler.load_state_dict(sampler_state)
+    gen = torch.Generator().manual_seed(args.seed + sum(progress.values()))
+    log_fh = open(args.log_json, "a") if args.log_json else None
+    deadline = t_start + args.time_limit
+    stopped_early = False
+
+    for stage in STAGES:
+        total = plan.get(stage, 0)
+        if progress[stage] >= total:
+            continue
+        params = stage_parameters(model, stage)
+        base_lr = args.ete_lr if stage == "ete" else args.lr
+        opt = torch.optim.Adam(params, lr=base_lr)
+        opt_path = work / f"optim_{stage}.safetensors"
+        if opt_path.exists():
+            try:
+                load_optimizer(opt, opt_path)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                log.warning("optimizer state %s not usable (%s); restarting Adam", opt_path, exc)
+        model.train()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in params:
+            p.requires_grad_(True)
+        if stage != "ete":
+            model.exposure_code.ete.eval()   # frozen: BN statistics fixed too
+        log.info("stage %s: step %d/%d", stage, progress[stage], total)
+        t_log, clips = time.time(), 0
+        while progress[stage] < total:
+            step = progress[stage]
+            for g in opt.param_groups:
+                g["lr"] = lr_at(base_lr, step, total)
+            batch = sampler.sample(args.batch)
+            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            exposure = metadata_dropout(batch["exposure"].float(), args.meta_keep, gen)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16 and device.type == "cuda"):
+                if stage == "ete":
+                    loss, logs = ete_loss(model, batch)
+                elif stage == "degradation":
+                    loss, logs = degradation_loss(model, batch, exposure)
+                else:
+                    loss, logs = joint_loss(model, batch, exposure)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            progress[stage] += 1
+            clips += args.batch
+            if not math.isfinite(float(loss.detach())):
+                raise SystemExit(f"train.py: stage {stage} step {step}: loss is {float(loss)}; stopping")
+            if progress[stage] % 10 == 0 or progress[stage] == total:
+                dt = time.time() - t_log
+                rec = {"stage": stage, "step": progress[stage], "loss": float(loss.detach()), **logs,
+                       "clips_per_s": clips / max(dt, 1e-9), "lr": opt.param_groups[0]["lr"]}
+                log.info(json.dumps(rec))
+                if log_fh:
+                    log_fh.write(json.dumps(rec) + "\n")
+                    log_fh.flush()
+                t_log, clips = time.time(), 0
+            if progress[stage] % args.save_every == 0 or time.time() > deadline:
+                _checkpoint(model, opt, sampler, work, progress, wall + time.time() - t_start, args, stage)
+            if time.time() > deadline:
+                stopped_early = True
+                break
+        _checkpoint(model, opt, sampler, work, progress, wall + time.time() - t_start, args, stage)
+        if stopped_early:
+            break
+    total_wall = wall + time.time() - t_start
+    log.info("progress %s, wall %.0f s%s", progress, total_wall, " (time limit)" if stopped_early else "")
+    if args.export:
+        export(model, args, progress, total_wall, models_dir, sampler.state_dict())
+    return 0
+
+
+def load_into(model: torch.nn.Module, card_path: Path) -> None:
+    """Load checked weights (sha256 against the card) into ``model``, cast to its fp32 parameters."""
+    state = load_state_dict(read_model_card(card_path))
+    own = model.state_dict()
+    model.load_state_dict({k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}, strict=True)
+
+
+def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, args, stage: str) -> None:
+    """fp32 weights + Adam state + progress in the work directory (not shipped)."""
+    save_weights(model.state_dict(), work / "model.safetensors", preset=args.preset, scale=args.scale,
+                 name=f"{args.name}-checkpoint", dtype=torch.float32, overwrite=True)
+    save_optimizer(opt, work / f"optim_{stage}.safetensors")
+    state = {"progress": progress, "wall_seconds": wall, "preset": args.preset, "scale": args.scale,
+             "seed": args.seed, "sampler": sampler.state_dict()}
+    tmp = work / "state.json.tmp"
+    tmp.write_text(json.dumps(state, indent=1) + "\n")
+    tmp.replace(work / "state.json")
+
+
+def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_state: dict) -> None:
+    """Write models/<name>.safetensors (fp16) + its model card (default for its scale, training record inside).
+
+    Metrics from scripts/evaluate.py already in an existing card are kept; the sha256 is recomputed."""
+    card_path = models_dir / f"{args.name}.json"
+    old = json.loads(card_path.read_text()) if card_path.exists() else {}
+    keep = {k: v for k, v in old.items() if k not in ("name", "model", "preset", "scale", "file", "sha256", "format")}
+    keep.update({"default": True, "weights_dtype": "float16", "parameters": count_parameters(model)["total"],
+                 "training": {"progress": progress, "wall_seconds": round(wall), "device": str(args.device),
+                              "seed": args.seed, "sampler": sampler_state, "batch": args.batch,
+                              "frames": args.frames, "lr_size": args.lr_size, "meta_keep": args.meta_keep,
+                              "plan": args.plan,
+                              "data": "vs_fmanet.data.TrainingSampler(split='train'): synthetic multi-exposure "
+                                      "clips (see vs_fmanet/data/README.md)"}})
+    save_weights(model.state_dict(), models_dir / f"{args.name}.safetensors", preset=args.preset,
+                 scale=args.scale, name=args.name, dtype=torch.float16, overwrite=True, **keep)
+    log.info("exported %s", card_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
