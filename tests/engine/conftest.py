@@ -7,13 +7,7 @@ import pytest
 
 from vs_fmanet.engine import save_weights
 
-from enginefix import OneTorchThread, trained_like_state_dict
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    with OneTorchThread():
-        yield
+from enginefix import trained_like_state_dict
 
 
 @pytest.fixture(scope="session")

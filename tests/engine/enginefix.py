@@ -41,13 +41,3 @@ def trained_like_state_dict(seed: int = 1) -> dict[str, torch.Tensor]:
     return sd
 
 
-class OneTorchThread:
-    """Context: torch on one thread (the tiny model gains nothing from a second one, and on a shared 2-core machine
-    OpenMP barriers make 2 threads up to 10x slower); the previous setting is restored afterwards."""
-
-    def __enter__(self) -> None:
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.before)

@@ -61,15 +61,3 @@ def dji_clip(clips: Path) -> Path:
     """Small clip whose subtitle track is DJI-style telemetry: one cue per frame with [shutter : 1/N]."""
     return make_sample_clip(clips / "dji.mkv", frames=len(DJI_SHUTTERS), size=(32, 24), fps="30",
                             subtitle_lines=dji_lines(), chapters=False, audio=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The tiny test model's ops are far too small for two threads: on the shared 2-core machine the second
-    thread only spins (measured: 10x the CPU time for the same run). Restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

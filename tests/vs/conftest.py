@@ -8,15 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
-from enginefix import OneTorchThread, trained_like_state_dict  # noqa: E402
+from enginefix import trained_like_state_dict  # noqa: E402
 
 from vs_fmanet.engine import save_weights  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    with OneTorchThread():
-        yield
 
 
 @pytest.fixture(scope="session")
