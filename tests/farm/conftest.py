@@ -1,6 +1,9 @@
 """Fixtures for the farm tests: tiny clips generated with the real ffmpeg (lavfi), the tiny random-weight model,
 and (in the Ray test module) one real local Ray per module. Helpers live in farmfix.py, which Ray workers can
-import too (the Ray fixture puts this folder on the workers' PYTHONPATH)."""
+import too (the Ray fixture puts this folder on the workers' PYTHONPATH).
+
+Bit-identity with single-pass references needs the same torch thread count on both sides: tests/conftest.py
+sets one thread for the whole suite, and chunk tasks run with --cpus-per-task 1 (one thread)."""
 
 from __future__ import annotations
 
@@ -16,18 +19,6 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from ffmpeg_filter.sample import make_sample_clip  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Chunks run with one torch thread in the workers (--cpus-per-task 1); the single-pass references in the
-    driver must use the same count for bit-identical results (and it is faster for the tiny model)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

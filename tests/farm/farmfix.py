@@ -50,3 +50,17 @@ def kill_worker_in_chunk_1(event: str, task: Any) -> None:
         marker = Path(task.work_root) / "killed-worker.pid"
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def record_gpu_assignment(event: str, task: Any) -> None:
+    """Write what Ray gave this chunk task: CUDA_VISIBLE_DEVICES and ray.get_gpu_ids(), plus its resources."""
+    if event != "start":
+        return
+    import json
+
+    import ray
+
+    ctx = ray.get_runtime_context()
+    info = {"cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "gpu_ids": ray.get_gpu_ids(),
+            "resources": ctx.get_assigned_resources(), "device": task.engine.device}
+    (Path(task.work_root) / f"gpu-{task.chunk.index}.json").write_text(json.dumps(info, default=str))

@@ -23,13 +23,14 @@ HERE = str(Path(__file__).resolve().parent)
 
 @pytest.fixture(scope="module")
 def ray_local():
-    """A real local Ray with 2 CPUs and a small object store; workers can import farmfix (the chunk hooks)."""
+    """A real local Ray with 2 CPUs, one GPU *resource* (there is no GPU: Ray only does the bookkeeping) and a
+    small object store; workers can import farmfix (the chunk hooks)."""
     import ray
 
     if ray.is_initialized():
         ray.shutdown()
     path = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH", "")) if p)
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 2 ** 20, log_to_driver=False,
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, object_store_memory=80 * 2 ** 20, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})
     yield ray
     ray.shutdown()
@@ -164,3 +165,20 @@ def test_folder_with_a_corrupt_file_finishes_the_others(ray_local: Any, vfr_clip
     capsys.readouterr()
     again = {f["label"]: f["status"] for f in json.loads((dst / "fmanet-farm-report.json").read_text())["files"]}
     assert again == {"a.mkv": "skipped", "day2/b.mkv": "skipped", "bad.mkv": "failed"}
+
+
+def test_fractional_gpu_tasks_share_the_gpu(ray_local: Any, cfr_clip: Path, tmp_path: Path) -> None:
+    """--num-gpus 0.5: two chunk tasks fit on the cluster's one GPU at once, each told which GPU by Ray
+    (CUDA_VISIBLE_DEVICES); without CUDA in this process the engine falls back to the CPU."""
+    args = [a for a in ENGINE_ARGS if a not in ("--device", "cpu")]
+    ns, extra = parse_args(["-i", str(cfr_clip), "-o", str(tmp_path / "out.mkv"), *args, "--chunk-frames", "4",
+                            "--num-gpus", "0.5", "--work-dir", str(tmp_path / "work"), "--keep", "--progress", "none"])
+    report = run_farm(dataclasses.replace(options_from_args(ns, extra), chunk_hook=farmfix.record_gpu_assignment))
+    assert report.exit_code == 0, report.files[0].error
+    res = report.settings["resources"]
+    assert (res["num_gpus"], res["concurrency"], res["device"]) == (0.5, 2, None)
+    (work,) = [Path(f.work_dir) for f in report.files]
+    seen = [json.loads((work / f"gpu-{i}.json").read_text()) for i in range(3)]
+    assert all(s["cuda_visible_devices"] == "0" and s["gpu_ids"] == [0] for s in seen), seen
+    assert all(s["resources"].get("GPU") == 0.5 for s in seen), seen
+    assert report.files[0].engine["device"] == "cpu"

@@ -144,7 +144,8 @@ def test_decode_times_for_reordered_packets() -> None:
     assert all(d <= p for d, p in zip(dts, pts))
     pyramid = [0, 4, 2, 1, 3, 8, 6, 5, 7]
     d = decode_times(pyramid, [1] * 9, reorder_delay(pyramid))
-    assert reorder_delay(pyramid) == 2 and all(b > a for a, b in zip(d, d[1:])) and all(x <= p for x, p in zip(d, pyramid))
+    assert reorder_delay(pyramid) == 2
+    assert all(b > a for a, b in zip(d, d[1:])) and all(x <= p for x, p in zip(d, pyramid))
 
 
 def test_join_refuses_chunks_from_different_encodes(tmp_path: Path) -> None:
@@ -212,3 +213,43 @@ def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     cuts.write_text(json.dumps(["x"]))
     assert main(["-i", str(clip), "-o", str(tmp_path / "o.mkv"), "--scene-cuts", str(cuts), *ENGINE_ARGS]) == 2
     assert "frame indices" in capsys.readouterr().err
+
+
+def test_final_mux_applies_the_stream_policy(vfr_clip: Path, tmp_path: Path) -> None:
+    import av
+
+    from ffmpeg_filter.binary import find_ffmpeg
+    from ffmpeg_filter.command import StreamPolicy
+    from ffmpeg_filter.farm.join import mux_final
+    from ffmpeg_filter.probe import probe_source
+
+    info = probe_source(vfr_clip)
+    video = make_sample_clip(tmp_path / "v.mkv", frames=4, size=(32, 24), audio=False, subtitles=False,
+                             chapters=False, tags=False)
+    joined = join_chunks([video], tmp_path / "joined.mkv", expected_frames=[4])
+    cases = {"all.mkv": StreamPolicy(), "bare.mkv": StreamPolicy(audio=False, subtitles=False, metadata=False),
+             "all.mp4": StreamPolicy()}
+    seen = {}
+    for name, policy in cases.items():
+        mux_final(joined, info, tmp_path / name, ffmpeg=find_ffmpeg(), policy=policy)
+        with av.open(str(tmp_path / name)) as f:
+            seen[name] = ({(s.type, s.codec_context.name if s.codec_context else None) for s in f.streams},
+                          len(f.chapters()), f.metadata.get("title"))
+    assert seen["all.mkv"] == ({("video", "h264"), ("audio", "aac"), ("subtitle", "srt")}, 2, "FMA-Net++ sample clip")
+    assert seen["bare.mkv"] == ({("video", "h264")}, 0, None)
+    assert ("subtitle", "mov_text") in seen["all.mp4"][0]           # text subtitles converted for MP4
+
+
+def test_scene_cuts_file_maps_to_inputs(tmp_path: Path) -> None:
+    from ffmpeg_filter.farm.cli import read_scene_cuts
+    from ffmpeg_filter.farm.inputs import FileJob
+
+    jobs = [FileJob(str(tmp_path / "in" / "a.mkv"), "o/a.mkv", "a.mkv"),
+            FileJob(str(tmp_path / "in" / "d" / "b.mkv"), "o/d/b.mkv", "d/b.mkv")]
+    f = tmp_path / "cuts.json"
+    f.write_text(json.dumps({"a.mkv": [10, 20], str((tmp_path / "in" / "d" / "b.mkv").resolve()): [5]}))
+    assert read_scene_cuts(str(f), jobs) == {jobs[0].input: [10, 20], jobs[1].input: [5]}
+    f.write_text("[3, 7]")
+    with pytest.raises(UsageError, match="one input"):
+        read_scene_cuts(str(f), jobs)
+    assert read_scene_cuts(str(f), jobs[:1]) == {jobs[0].input: [3, 7]}

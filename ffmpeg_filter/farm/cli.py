@@ -1,0 +1,327 @@
+"""``fmanet-farm``: restore one long video or a folder of videos in chunks on Ray, resumably.
+
+Usage::
+
+    fmanet-farm -i INPUT -o OUTPUT [-y] [--workers N] [--num-gpus 0.5] [--ray-address HOST:6379]
+                [--chunk-seconds 10 | --chunk-frames N] [--max-tries 3] [--work-dir DIR] [--keep] [--fresh]
+                [--progress json] [--report report.json] [engine, exposure and stream options of fmanet-ffmpeg]
+                [-- ENCODER OPTIONS...]
+    fmanet-farm -i FOLDER -o OUT_FOLDER [--ext mkv] ...
+    fmanet-farm --input-list files.txt -o OUT_FOLDER ...
+
+Without ``--ray-address`` (and without ``RAY_ADDRESS``) an embedded Ray is started on this machine. Exit codes:
+0 every file done (or skipped because its output existed), 1 a file failed or the run could not start,
+2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); finished chunks are kept in the work folder in
+every failure case, and rerunning the same command resumes. Logs and progress go to stderr; stdout is unused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ..cli import _tile as parse_tile
+from ..command import StreamPolicy, enc_pairs_to_args
+from ..errors import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, FilterError, InputError,
+                      Terminated, UsageError)
+from ..pipeline import EXPOSURE_SOURCES
+from ..progress import MODES as PROGRESS_MODES
+from ..restoring import EngineSettings
+from .inputs import FileJob, collect_jobs
+from .runner import FarmOptions, run_farm
+from .tasks import DEFAULT_OBJECT_STORE_MB, ClusterConfig
+
+log = logging.getLogger("ffmpeg_filter.farm")
+
+EPILOG = """\
+examples:
+  fmanet-farm -i movie.mkv -o movie_x4.mkv --chunk-seconds 20
+  fmanet-farm -i shots/ -o restored/ --ext mkv --report restored/report.json -- -c:v libx265 -crf 18
+  fmanet-farm -i shots/ -o restored/ --ray-address head-node:6379 --num-gpus 0.5
+  RAY_ADDRESS=auto fmanet-farm --input-list todo.txt -o restored/ --progress json
+
+exit codes: 0 all done, 1 a file failed, 2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see fmanet-farm --help)")
+
+
+def _positive_float(name: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} is not a number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} must not be negative")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``fmanet-farm``."""
+    p = _Parser(prog="fmanet-farm", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="FMA-Net++ restoration of long videos or folders of videos, in chunks on Ray "
+                            "(local or a cluster), resumable; output identical to fmanet-ffmpeg's frames.",
+                epilog=EPILOG)
+    io = p.add_argument_group("input and output")
+    io.add_argument("-i", "--input", metavar="INPUT", help="a video file, or a folder of videos (folder mode)")
+    io.add_argument("--input-list", metavar="FILE", help="a text file with one input path per line (folder mode)")
+    io.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                    help="output file (one input) or output folder (folder mode; input paths are mirrored)")
+    io.add_argument("--ext", metavar="EXT", help="extension of the outputs in folder mode (default: the input's)")
+    ow = io.add_mutually_exclusive_group()
+    ow.add_argument("-y", "--overwrite", action="store_true", help="overwrite existing outputs")
+    ow.add_argument("-n", "--no-overwrite", action="store_true",
+                    help="never overwrite (the default; existing outputs are skipped in folder mode)")
+    io.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg executable (default: PATH, then imageio-ffmpeg's)")
+
+    ch = p.add_argument_group("chunks, resume and retries")
+    size = ch.add_mutually_exclusive_group()
+    size.add_argument("--chunk-seconds", type=float, default=10.0, metavar="S",
+                      help="target chunk length in seconds (default 10), rounded to whole engine windows")
+    size.add_argument("--chunk-frames", type=int, metavar="N", help="target chunk length in frames")
+    ch.add_argument("--min-chunk-frames", type=int, metavar="N",
+                    help="shortest chunk; shorter scenes are merged (default: one engine window)")
+    ch.add_argument("--scene-cuts", metavar="FILE",
+                    help="known scene cuts: JSON list of frame indices that start a scene (one input), or a JSON "
+                         "object {input path: [indices]}; chunks are cut there first")
+    ch.add_argument("--work-dir", metavar="DIR",
+                    help="folder for plans and chunk files (default OUTPUT_FOLDER/.fmanet-farm; on a cluster it "
+                         "must be on storage every node can reach)")
+    ch.add_argument("--keep", action="store_true", help="keep the work folder after success")
+    ch.add_argument("--fresh", action="store_true", help="ignore finished chunks of an earlier run and redo them")
+    ch.add_argument("--max-tries", type=int, default=3, metavar="N",
+                    help="attempts per chunk before its file is reported failed (default 3)")
+
+    ry = p.add_argument_group("Ray")
+    ry.add_argument("--ray-address", metavar="ADDR",
+                    help="attach to a Ray cluster (auto, HOST:6379, ray://HOST:10001); default: RAY_ADDRESS, "
+                         "else an embedded Ray on this machine; 'local' forces the embedded one")
+    ry.add_argument("--workers", type=int, default=0, metavar="N",
+                    help="chunks processed at once (default 0 = as many as the cluster's resources allow)")
+    ry.add_argument("--num-gpus", type=_positive_float("--num-gpus"), metavar="X",
+                    help="GPUs per chunk task, fractions allowed (0.5 = two chunks share a GPU); default 1 when "
+                         "the cluster has GPUs, else 0 (CPU)")
+    ry.add_argument("--cpus-per-task", type=int, default=1, metavar="N",
+                    help="CPUs per chunk task (also the worker's torch threads; default 1)")
+    ry.add_argument("--local-cpus", type=int, metavar="N", help="CPUs the embedded Ray may use (default: all)")
+    ry.add_argument("--local-gpus", type=_positive_float("--local-gpus"), metavar="N",
+                    help="GPUs the embedded Ray may use (default: detected)")
+    ry.add_argument("--object-store-mb", type=int, default=DEFAULT_OBJECT_STORE_MB, metavar="MB",
+                    help=f"object store of the embedded Ray (default {DEFAULT_OBJECT_STORE_MB}; frames never go "
+                         "through it)")
+
+    st = p.add_argument_group("streams and encoding (as fmanet-ffmpeg)")
+    st.add_argument("--enc", action="append", default=[], metavar="KEY=VALUE",
+                    help="encoder option, repeatable: --enc crf=16 (like -- -crf 16)")
+    st.add_argument("--no-audio", action="store_true", help="do not copy audio streams")
+    st.add_argument("--no-subs", action="store_true", help="do not copy subtitle streams")
+    st.add_argument("--no-metadata", action="store_true", help="drop container tags and chapters")
+    st.add_argument("--audio-codec", default="copy", metavar="CODEC", help="audio codec (default copy)")
+    st.add_argument("--bitexact", action="store_true", help="byte-reproducible containers (ffmpeg +bitexact)")
+
+    en = p.add_argument_group("restoration (as fmanet-ffmpeg)")
+    en.add_argument("--scale", type=int, default=4, help="upscaling factor: 4 (default), 2, or 1 (deblur only)")
+    en.add_argument("--model", default="fmanetpp", help="model family (default fmanetpp)")
+    en.add_argument("--preset", help="model size preset (paper, small, tiny); default: the shipped model's")
+    en.add_argument("--weights", metavar="PATH|random",
+                    help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
+    en.add_argument("--device", help="cuda or cpu for the workers (default: cuda when the task has a GPU)")
+    en.add_argument("--precision", choices=("fp32", "fp16", "bf16"), help="default fp16 on cuda, fp32 on cpu")
+    en.add_argument("--tile", type=parse_tile, metavar="N|WxH",
+                    help="spatial tile size in input pixels (0 = off); set it for results identical across "
+                         "machines with different free memory")
+    en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
+    en.add_argument("--window", type=int, metavar="N", help="frames produced per engine window")
+    en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
+
+    ex = p.add_argument_group("exposure (as fmanet-ffmpeg)")
+    ex.add_argument("--exposure", metavar="VALUE",
+                    help="exposure override for every input: seconds (0.01), 1/x (1/100) or angle (180deg)")
+    ex.add_argument("--exposure-from", choices=EXPOSURE_SOURCES, default="auto", help="metadata source")
+    ex.add_argument("--exposure-sidecar", metavar="PATH", help="per-frame exposure sidecar (one input only)")
+
+    rep = p.add_argument_group("progress and logging")
+    rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                     help="auto (bar on a terminal), bar, json (JSON lines on stderr), none")
+    rep.add_argument("--progress-interval", type=float, default=0.5, metavar="S",
+                     help="seconds between progress updates")
+    rep.add_argument("--report", metavar="PATH",
+                     help="JSON report with per-file status (default in folder mode: "
+                          "OUT_FOLDER/fmanet-farm-report.json)")
+    rep.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
+    rep.add_argument("-v", "--verbose", action="store_true", help="same as --log-level info")
+    rep.add_argument("-q", "--quiet", action="store_true", help="same as --log-level error")
+    rep.add_argument("--log-file", metavar="PATH", help="also write the log (debug level) to this file")
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Split ``argv`` at the first ``--`` (encoder options passed to ffmpeg verbatim) and parse the rest."""
+    argv = list(argv)
+    if "--" in argv:
+        cut = argv.index("--")
+        return build_parser().parse_args(argv[:cut]), argv[cut + 1:]
+    return build_parser().parse_args(argv), []
+
+
+def read_scene_cuts(path: str, jobs: list[FileJob]) -> dict[str, list[int]]:
+    """Scene cuts per input from ``--scene-cuts FILE`` (see its help). Keys of a JSON object may be an input
+    path as given, its absolute path, or its path relative to the input folder."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"--scene-cuts: cannot read '{path}' as JSON ({exc})") from exc
+
+    def ints(value: Any, where: str) -> list[int]:
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                  for v in value):
+            raise UsageError(f"--scene-cuts {path}: {where} must be a list of frame indices (integers >= 0) that "
+                             "start a new scene, e.g. [120, 348]")
+        return [int(v) for v in value]
+
+    if isinstance(raw, list):
+        if len(jobs) != 1:
+            raise UsageError(f"--scene-cuts {path}: a plain list applies to one input; for a folder use "
+                             '{"relative/path.mkv": [120, 348], ...}')
+        return {jobs[0].input: ints(raw, "the list")}
+    if not isinstance(raw, dict):
+        raise UsageError(f"--scene-cuts {path}: expected a JSON list or object")
+    out: dict[str, list[int]] = {}
+    used: set[str] = set()
+    for job in jobs:
+        for key in (job.input, job.label, str(Path(job.input).resolve())):
+            if key in raw:
+                out[job.input] = ints(raw[key], f"the entry for '{key}'")
+                used.add(key)
+                break
+    unknown = sorted(set(raw) - used)
+    if unknown:
+        log.warning("--scene-cuts: no input matches %s", ", ".join(unknown[:5]))
+    return out
+
+
+def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOptions:
+    """Translate parsed arguments into :class:`FarmOptions` (collects the input files)."""
+    jobs, folder_mode = collect_jobs(ns.input, ns.output, list_file=ns.input_list, ext=ns.ext)
+    report = ns.report
+    if report is None and folder_mode:
+        report = str(Path(ns.output) / "fmanet-farm-report.json")
+    if ns.local_cpus is not None and ns.local_cpus < 1:
+        raise UsageError(f"--local-cpus {ns.local_cpus}: must be at least 1")
+    return FarmOptions(
+        jobs=jobs, folder_mode=folder_mode, overwrite=bool(ns.overwrite),
+        engine=EngineSettings(model=ns.model, scale=ns.scale, preset=ns.preset, weights=ns.weights, device=ns.device,
+                              precision=ns.precision, window=ns.window, overlap=ns.overlap, tile=ns.tile,
+                              tile_overlap=ns.tile_overlap),
+        user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
+        policy=StreamPolicy(audio=not ns.no_audio, subtitles=not ns.no_subs, metadata=not ns.no_metadata,
+                            audio_codec=ns.audio_codec),
+        bitexact=ns.bitexact, ffmpeg=ns.ffmpeg, exposure=ns.exposure, exposure_from=ns.exposure_from,
+        exposure_sidecar=ns.exposure_sidecar,
+        scene_cuts=read_scene_cuts(ns.scene_cuts, jobs) if ns.scene_cuts else {},
+        chunk_frames=ns.chunk_frames, chunk_seconds=ns.chunk_seconds, min_chunk_frames=ns.min_chunk_frames,
+        work_dir=ns.work_dir, keep=ns.keep, fresh=ns.fresh, max_tries=ns.max_tries,
+        cluster=ClusterConfig(address=ns.ray_address, local_cpus=ns.local_cpus, local_gpus=ns.local_gpus,
+                              object_store_mb=ns.object_store_mb),
+        workers=ns.workers, num_gpus=ns.num_gpus, cpus_per_task=ns.cpus_per_task,
+        progress=ns.progress, progress_interval=ns.progress_interval, report=report,
+    )
+
+
+class _StderrFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"fmanet-farm: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(ns: argparse.Namespace) -> list[logging.Handler]:
+    level = logging.WARNING
+    if ns.log_level:
+        level = getattr(logging, ns.log_level.upper())
+    elif ns.verbose:
+        level = logging.INFO
+    elif ns.quiet:
+        level = logging.ERROR
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(_StderrFormatter())
+    console.setLevel(level)
+    handlers: list[logging.Handler] = [console]
+    if ns.log_file:
+        fh = logging.FileHandler(ns.log_file, encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh.setLevel(logging.DEBUG)
+        handlers.append(fh)
+    for name in ("ffmpeg_filter", "vs_fmanet"):
+        logger = logging.getLogger(name)
+        for h in handlers:
+            logger.addHandler(h)
+        logger.setLevel(min(h.level for h in handlers))
+    return handlers
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fmanet-farm``; returns the exit code (0, 1, 2, 130 or 143)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    handlers: list[logging.Handler] = []
+    previous_term = None
+    try:
+        try:
+            ns, passthrough = parse_args(args)
+        except UsageError as exc:
+            sys.stderr.write(f"fmanet-farm: error: {exc}\n")
+            return EXIT_USAGE
+        handlers = _setup_logging(ns)
+        try:
+            previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+        except ValueError:  # not the main thread
+            previous_term = None
+        report = run_farm(options_from_args(ns, passthrough))
+        counts = report.counts()
+        if report.exit_code != EXIT_OK:
+            failed = [f for f in report.files if f.status == "failed"]  # each was logged when it failed
+            log.error("%d of %d files failed%s", len(failed), len(report.files),
+                      f"; see {ns.report or 'the report'}" if len(report.files) > 1 else "")
+        else:
+            log.info("done: %s", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+        return report.exit_code
+    except FilterError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted; finished chunks are kept, rerun the same command to resume")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        log.error("terminated; finished chunks are kept, rerun the same command to resume")
+        return EXIT_TERMINATED
+    except Exception as exc:
+        log.error("unexpected error (%s): %s", type(exc).__name__, exc)
+        log.debug("traceback", exc_info=True)
+        return EXIT_FAILURE
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+        for name in ("ffmpeg_filter", "vs_fmanet"):
+            logger = logging.getLogger(name)
+            for h in handlers:
+                logger.removeHandler(h)
+        for h in handlers:
+            h.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
