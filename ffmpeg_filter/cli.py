@@ -4,7 +4,10 @@ Usage::
 
     fmanet-ffmpeg -i INPUT -o OUTPUT [-y|-n] [-ss T] [-to T | -t T] [--scale 4] [--exposure 1/100]
                   [--exposure-from auto] [--device cuda] [--precision fp16] [--tile 256]
-                  [--progress json] [--dry-run] [-- ENCODER OPTIONS...]
+                  [--progress json] [--dry-run] [--live [--input-format FMT]] [-- ENCODER OPTIONS...]
+
+``--live`` reads any FFmpeg input as it comes (stdin ``-``, pipes, ``udp://``, ``srt://``, devices) and writes each
+frame as soon as the causal model has restored it (see :mod:`ffmpeg_filter.live`).
 
 Everything after ``--`` is passed verbatim to ffmpeg as output options (e.g. ``-- -c:v libx265 -crf 18
 -preset slow``); without any, libx264/libx265 CRF 18 with the source's pixel layout and bit depth is used.
@@ -40,6 +43,7 @@ examples:
   fmanet-ffmpeg -i clip.mp4 -o out.mp4 -ss 10 -t 5 --exposure 1/100 -- -c:v libx265 -crf 18 -preset slow
   fmanet-ffmpeg -i 'shots/frame_%06d.png' --fps 24 -o 'out/frame_%06d.png'
   fmanet-ffmpeg -i in.mkv -o - -- -f nut | ffplay -
+  ffmpeg -f v4l2 -i /dev/video0 -f nut - | fmanet-ffmpeg --live -i - -o - -- -f nut | ffplay -
 
 exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
 """
@@ -105,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     end.add_argument("-t", dest="duration", type=_time("-t"), metavar="DURATION", help="process this long")
     io.add_argument("--fps", type=_rate, metavar="RATE", help="frame rate of an image-sequence input (default 25)")
     io.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg executable (default: PATH, then imageio-ffmpeg's)")
+    io.add_argument("--live", action="store_true",
+                    help="live/streaming input (- for stdin, pipes, udp://, srt://, devices): restore frame by frame "
+                         "with the causal model and write each frame as it comes; video only")
+    io.add_argument("--input-format", metavar="FMT", help="FFmpeg input format (its -f before -i), e.g. v4l2, mpegts")
+    io.add_argument("--input-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="--live: FFmpeg demuxer/protocol option, repeatable, e.g. --input-option analyzeduration=0 "
+                         "--input-option probesize=32 (start without probing delay)")
 
     st = p.add_argument_group("streams and encoding")
     st.add_argument("--enc", action="append", default=[], metavar="KEY=VALUE",
@@ -120,8 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     en = p.add_argument_group("restoration")
     en.add_argument("--scale", type=int, default=4, help="upscaling factor: 4 (default), 2, or 1 (deblur only)")
-    en.add_argument("--model", default="fmanetpp", help="model family (default fmanetpp)")
-    en.add_argument("--preset", help="model size preset (paper, small, tiny); default: the shipped model's")
+    en.add_argument("--model", default=None,
+                    help="model family: fmanetpp (default), fmanetpp-causal (default with --live), fmanet")
+    en.add_argument("--preset", help="model size preset (paper, small, tiny; causal-small... for fmanetpp-causal); "
+                                     "default: the shipped model's")
     en.add_argument("--weights", metavar="PATH|random",
                     help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
     en.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if available)")
@@ -169,16 +182,28 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> RunOpti
     return RunOptions(
         input=ns.input, output=ns.output, overwrite=bool(ns.overwrite),
         start_s=ns.start, to_s=ns.to, duration_s=ns.duration,
-        engine=EngineSettings(model=ns.model, scale=ns.scale, preset=ns.preset, weights=ns.weights,
-                              device=ns.device, precision=ns.precision, window=ns.window, overlap=ns.overlap,
-                              tile=ns.tile, tile_overlap=ns.tile_overlap),
+        engine=EngineSettings(model=ns.model or ("fmanetpp-causal" if ns.live else "fmanetpp"), scale=ns.scale,
+                              preset=ns.preset, weights=ns.weights, device=ns.device, precision=ns.precision,
+                              window=ns.window, overlap=ns.overlap, tile=ns.tile, tile_overlap=ns.tile_overlap),
         exposure=ns.exposure, exposure_from=ns.exposure_from, exposure_sidecar=ns.exposure_sidecar,
         fps=ns.fps, ffmpeg=ns.ffmpeg, user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
         policy=StreamPolicy(audio=not ns.no_audio, subtitles=not ns.no_subs, metadata=not ns.no_metadata,
                             audio_codec=ns.audio_codec),
         progress=ns.progress, progress_interval=ns.progress_interval, dry_run=ns.dry_run,
-        preflight=ns.preflight, report=ns.report, bitexact=ns.bitexact,
+        preflight=ns.preflight, report=ns.report, bitexact=ns.bitexact, live=ns.live, input_format=ns.input_format,
+        input_options=_input_options(ns.input_option),
     )
+
+
+def _input_options(pairs: list[str]) -> dict[str, str]:
+    """``--input-option KEY=VALUE`` items -> {KEY: VALUE}."""
+    out: dict[str, str] = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--input-option {item!r}: expected KEY=VALUE such as analyzeduration=0")
+        out[key.strip().lstrip("-")] = value
+    return out
 
 
 class _StderrFormatter(logging.Formatter):

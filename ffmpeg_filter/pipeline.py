@@ -71,6 +71,9 @@ class RunOptions:
     preflight: bool = True
     report: str | None = None
     bitexact: bool = False
+    live: bool = False                  # --live: read a stream as it comes, write frames as they are restored
+    input_format: str | None = None     # --input-format: FFmpeg's -f for the input (live mode: v4l2, mpegts, ...)
+    input_options: dict[str, str] = dataclasses.field(default_factory=dict)   # --input-option (live mode)
 
 
 @dataclasses.dataclass
@@ -92,6 +95,7 @@ class RunReport:
     warnings: list[str]
     trim: dict[str, Any] | None
     dry_run: bool = False
+    latency: dict[str, Any] | None = None   # --live: per-frame latency (ms: mean, p50, p95, max)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -171,7 +175,11 @@ def exposure_for_frames(info: SourceInfo, opts: RunOptions, first: int, last: in
 def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
     """Restore ``opts.input`` into ``opts.output``. ``restorer``: an already-built engine (else built from
     ``opts.engine``). Raises :class:`FilterError` subclasses (see :mod:`.errors`), KeyboardInterrupt or
-    :class:`.errors.Terminated`; on any of them the temporary output is removed."""
+    :class:`.errors.Terminated`; on any of them the temporary output is removed. ``opts.live``: see :mod:`.live`."""
+    if opts.live:
+        from .live import run_live
+
+        return run_live(opts, restorer=restorer)
     t_start = time.monotonic()
     ffmpeg = find_ffmpeg(opts.ffmpeg)
     if opts.exposure_from not in EXPOSURE_SOURCES:

@@ -14,6 +14,10 @@ Metadata dropout: in each joint/degradation batch, each frame's true exposure is
 Example (CPU, small preset):
     python scripts/train.py --name fmanetpp_small_x4 --preset small --plan ete:150,degradation:300,joint:3000 \
         --batch 4 --frames 6 --lr-size 32 --time-limit 3000 --export
+
+``--causal`` trains the causal low-latency model (``fmanetpp-causal``, :mod:`vs_fmanet.model.causal`) with the same
+data, stages and losses; ``--preset small`` then means ``causal-small`` (``causal-small-k1`` etc. for look-ahead), and
+the exported card says ``"model": "fmanetpp-causal"``.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vs_fmanet.model import build_model, count_parameters  # noqa: E402
+from vs_fmanet.model import build_network, count_parameters  # noqa: E402
 from vs_fmanet.engine.weights import load_state_dict, read_model_card, save_weights  # noqa: E402
 from vs_fmanet.training.losses import degradation_loss, ete_loss, joint_loss, metadata_dropout  # noqa: E402
 from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noqa: E402
@@ -68,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", required=True, help="model name, e.g. fmanetpp_small_x4")
     ap.add_argument("--preset", default="small")
+    ap.add_argument("--causal", action="store_true",
+                    help="train the causal low-latency model (fmanetpp-causal); --preset small = causal-small")
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--plan", default="ete:150,degradation:300,joint:3000")
     ap.add_argument("--batch", type=int, default=4)
@@ -87,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export-only", action="store_true", help="export the work-directory checkpoint and stop")
     ap.add_argument("--log-json", default=None, help="append JSON lines of losses/throughput here")
     args = ap.parse_args(argv)
+    args.model = "fmanetpp-causal" if args.causal else "fmanetpp"
+    if args.causal and not args.preset.startswith("causal-"):
+        args.preset = f"causal-{args.preset}"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     from vs_fmanet.data import TrainingSampler
 
@@ -94,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = parse_plan(args.plan)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    model = build_model(args.preset, scale=args.scale).to(device)
+    model = build_network(args.model, args.preset, args.scale).to(device)
     work = Path(args.workdir) / args.name
     work.mkdir(parents=True, exist_ok=True)
     models_dir = Path(args.models)
@@ -210,7 +219,7 @@ def load_into(model: torch.nn.Module, card_path: Path) -> None:
 def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, args, stage: str) -> None:
     """fp32 weights + Adam state + progress in the work directory (not shipped)."""
     save_weights(model.state_dict(), work / "model.safetensors", preset=args.preset, scale=args.scale,
-                 name=f"{args.name}-checkpoint", dtype=torch.float32, overwrite=True)
+                 name=f"{args.name}-checkpoint", dtype=torch.float32, overwrite=True, model=args.model)
     save_optimizer(opt, work / f"optim_{stage}.safetensors")
     state = {"progress": progress, "wall_seconds": wall, "preset": args.preset, "scale": args.scale,
              "seed": args.seed, "sampler": sampler.state_dict()}
@@ -234,7 +243,7 @@ def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_s
                               "data": "vs_fmanet.data.TrainingSampler(split='train'): synthetic multi-exposure "
                                       "clips (see vs_fmanet/data/README.md)"}})
     save_weights(model.state_dict(), models_dir / f"{args.name}.safetensors", preset=args.preset,
-                 scale=args.scale, name=args.name, dtype=torch.float16, overwrite=True, **keep)
+                 scale=args.scale, name=args.name, dtype=torch.float16, overwrite=True, model=args.model, **keep)
     log.info("exported %s", card_path)
 
 

@@ -223,7 +223,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str = "fmanetpp", prese
            weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
            window: int | None = None, overlap: int | None = None, tile: int | Sequence[int] | None = None,
            tile_overlap: int | None = None, exposure: float | str | Sequence[float] | None = None,
-           exposure_prop: str = "FMANetExposure", scene_change: bool | str = True) -> vs.VideoNode:
+           exposure_prop: str = "FMANetExposure", scene_change: bool | str = True, mode: str | None = None,
+           reorder: int = 16, out_of_order: str = "error") -> vs.VideoNode:
     """Joint super-resolution and deblurring of an RGBS/RGBH clip; returns a clip ``scale`` times larger, same format.
 
     Args:
@@ -237,11 +238,27 @@ def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str = "fmanetpp", prese
             an ``exposure`` value have their exposure estimated from the pixels.
         scene_change: True = respect ``_SceneChangePrev``/``_SceneChangeNext``; "detect" = run ``scd.Detect``
             first; False = ignore scene cuts.
+        mode: "window" (bidirectional FMA-Net++ in fixed windows; frames in any order) or "causal" (the causal
+            low-latency model, frame by frame with a recurrent state, served in order; see :mod:`vs_fmanet.vs_causal`).
+            None = "causal" for model="fmanetpp-causal", else "window". With mode="causal", model="fmanetpp" means
+            its causal variant "fmanetpp-causal" (presets "causal-tiny", "causal-small", "causal-paper", "-k1"/"-k2"
+            for look-ahead).
+        reorder: causal mode: how many frames a request may run ahead of the stream and still be served exactly
+            (the frames in between are restored and cached); VapourSynth's threads request a little out of order.
+        out_of_order: causal mode, for other requests (seeks): "error" (default) raises an error naming the fix;
+            "warmup" restarts the recurrent state ``reorder`` frames before the requested frame.
 
     Raises:
         vapoursynth.Error: at build time for unsupported clips or arguments; at render time naming the frame.
     """
     clip = _check_clip(clip)
+    if mode not in (None, "window", "causal"):
+        raise vs.Error(f"{FUNC}: mode={mode!r} must be 'window' (bidirectional, any frame order), 'causal' (low "
+                       "latency, frames in order) or None (from the model)")
+    if mode is None:
+        mode = "causal" if model == "fmanetpp-causal" else "window"
+    if mode == "causal" and model == "fmanetpp":
+        model = "fmanetpp-causal"
     if not isinstance(exposure_prop, str):
         raise vs.Error(f"{FUNC}: exposure_prop={exposure_prop!r} must be a prop name (str); use '' to ignore props")
     try:
@@ -256,7 +273,14 @@ def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str = "fmanetpp", prese
         raise
     except (ValueError, OSError) as exc:
         raise vs.Error(str(exc) if str(exc).startswith(FUNC) else f"{FUNC}: {exc}") from exc
+    if engine.causal != (mode == "causal"):
+        raise vs.Error(f"{FUNC}: mode={mode!r} does not fit model={model!r}; the causal model "
+                       "'fmanetpp-causal' runs with mode='causal', the others with mode='window'")
     src = _scene_clip(clip, scene_change)
+    if mode == "causal":
+        from .vs_causal import causal_clip
+
+        return causal_clip(engine, clip, src, exp, exposure_prop, scene_change is not False, reorder, out_of_order)
     core = vs.core
     win, ov, s = engine.window, engine.overlap, engine.scale
     num = clip.num_frames

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 
 from .. import __version__
+from .accel import HostTransfer, StageClock, prepare_network, resolve_accel
+from .causal import CausalStream, restore_causal, stream_causal
 from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, release_cached_memory,
                      resolve_device, resolve_precision)
 from .inputs import check_exposure_array, check_exposure_value, check_frame
@@ -61,8 +63,11 @@ class Engine:
     """FMA-Net++ restoration of frame sequences; see the module docstring for the contract.
 
     Args:
-        model: network family: ``"fmanetpp"`` (ours) or ``"fmanet"`` (FMA-Net, CVPR 2024, from weights converted with
-            ``fmanet-convert``; 3-frame windows, BGR handled inside, not exposure-aware).
+        model: network family: ``"fmanetpp"`` (ours), ``"fmanetpp-causal"`` (its causal low-latency variant: frame by
+            frame with a recurrent state, see :mod:`.causal`; ``stream()`` returns each frame as soon as its look-ahead
+            is in, ``open_stream()`` gives push/flush control; window/overlap do not apply) or ``"fmanet"`` (FMA-Net,
+            CVPR 2024, from weights converted with ``fmanet-convert``; 3-frame windows, BGR handled inside, not
+            exposure-aware).
         scale: upscaling factor of the weights (4, 2 or 1).
         preset: "paper", "small" or "tiny"; None = from the model card (required for ``weights="random"``).
         weights: None = default shipped weights for (model, scale); a model card ``.json``, a ``.safetensors`` with
@@ -73,12 +78,17 @@ class Engine:
         overlap: context frames computed and discarded on each side; None = the model's temporal radius (2*M).
         tile: spatial tile in input pixels (int or (h, w)); 0 = off; None = automatic from free memory.
         tile_overlap: overlap of neighbouring tiles in input pixels (blended); None = 16.
+        compile: torch.compile mode ("default", "reduce-overhead", "max-autotune", ...), True = "default", None or
+            "off" = eager (the default: compiling takes minutes per input shape; see :mod:`.accel`).
+        channels_last: run a channels-last copy of the network; None = device default (off).
+        pinned: CUDA only: pinned host memory and a separate copy stream for frames; None = on for CUDA.
     """
 
     def __init__(self, *, model: str = "fmanetpp", scale: int = 4, preset: str | None = None,
                  weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
                  window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
-                 tile_overlap: int | None = None) -> None:
+                 tile_overlap: int | None = None, compile: str | bool | None = None,
+                 channels_last: bool | None = None, pinned: bool | None = None) -> None:
         if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
             raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1)")
         self._device = resolve_device(device)
@@ -87,13 +97,22 @@ class Engine:
         self._preset = self._card.preset if self._card else preset
         self._model = model
         self._net = shared_network(self._card, self._preset, int(scale), self._device, model)
+        self._accel = resolve_accel(compile, channels_last, pinned, self._device)
+        self._runner = prepare_network(self._net, self._accel)       # the module window forward passes go through
+        self._transfer = HostTransfer(self._device, self._accel.pinned)
+        self._clock = StageClock(self._device)
         # FMA-Net (v1) is not exposure-aware: it has no exposure code, and exposure arguments are ignored
         self._exposure_aware = hasattr(self._net, "code_for")
         self._exposure_notice_given = False
         self._scale = int(self._net.scale)
         radius = int(self._net.temporal_radius)
+        self._causal = bool(getattr(self._net, "causal", False))
+        if self._causal and (window is not None or overlap is not None):
+            raise ValueError(f"Engine: model={model!r} restores frame by frame with a recurrent state; window= and "
+                             "overlap= do not apply to it (leave them None)")
         self._overlap = radius if overlap is None else overlap
-        self._window = max(8, 4 * self._overlap) if window is None else window
+        # causal: one frame per step; the look-ahead plays the role of the overlap (tile budget, describe())
+        self._window = (1 if self._causal else max(8, 4 * self._overlap)) if window is None else window
         check_segmentation(self._window, self._overlap, "Engine")
         if self._overlap < radius:
             log.info("Engine: overlap=%d is below the model's temporal radius %d: frames near window borders see "
@@ -144,9 +163,27 @@ class Engine:
         return self._precision
 
     @property
+    def stage_clock(self) -> StageClock:
+        """Per-stage timing (upload, code, model, download, blend); off unless ``stage_clock.enabled = True``."""
+        return self._clock
+
+    @property
     def temporal_radius(self) -> int:
         """Frames on each side that can influence an output frame (the model's 2*M)."""
         return int(self._net.temporal_radius)
+
+    @property
+    def causal(self) -> bool:
+        """True for the causal model: frame by frame with a recurrent state (see :meth:`open_stream`)."""
+        return self._causal
+
+    def open_stream(self) -> CausalStream:
+        """A new stateful frame-by-frame stream (causal model only): ``push(frame, exposure, scene_start)`` returns the
+        frames that became ready as ``(index, [s*H, s*W, 3])`` pairs, ``flush()`` the rest; see :mod:`.causal`."""
+        if not self._causal:
+            raise ValueError(f"Engine.open_stream: model={self._model!r} is not causal; use "
+                             "Engine(model='fmanetpp-causal') for frame-by-frame streaming, or stream() for windows")
+        return CausalStream(self, "open_stream")
 
     def describe(self) -> dict[str, Any]:
         """Provenance of this engine's output (JSON-serialisable)."""
@@ -158,8 +195,9 @@ class Engine:
             "random_seed": None if card else RANDOM_SEED,
             "device": str(self._device), "precision": self._precision,
             "window": self._window, "overlap": self._overlap, "temporal_radius": self.temporal_radius,
+            "causal": self._causal, "lookahead": int(getattr(self._net, "lookahead", self.temporal_radius)),
             "tile": self._tile if isinstance(self._tile, int) or self._tile is None else list(self._tile),
-            "tile_overlap": self._tile_overlap, "tiles_in_use": tiles,
+            "tile_overlap": self._tile_overlap, "tiles_in_use": tiles, **self._accel.describe(),
             "fp32_fallbacks": self._fallbacks, "oom_retries": self._oom_retries,
             "vs_fmanet": __version__, "torch": torch.__version__,
         }
@@ -187,6 +225,8 @@ class Engine:
         cuts = normalise_scene_starts(scene_cuts)
         if cuts and cuts[-1] >= num:
             raise ValueError(f"restore: scene cut at frame {cuts[-1]} is beyond the last frame ({num - 1})")
+        if self._causal:
+            return restore_causal(self, arr, exp, cuts)
         h, w = arr.shape[1:3]
         checked: dict[int, np.ndarray] = {}
         out = np.empty((num, h * self._scale, w * self._scale, 3), dtype=np.float32)
@@ -210,8 +250,12 @@ class Engine:
             exposure: iterable of fractions (NaN = unknown), one per frame, or None.
             scene_starts: iterable of bools, True where a frame starts a new scene, or None.
 
-        At most ``window + 2*overlap`` input frames are held. The output equals :meth:`restore` bit for bit.
+        At most ``window + 2*overlap`` input frames are held (causal model: its look-ahead + 1, plus the recurrent
+        state). The output equals :meth:`restore` bit for bit.
         """
+        if self._causal:
+            return stream_causal(self, iter(frames), None if exposure is None else iter(exposure),
+                                 None if scene_starts is None else iter(scene_starts))
         return self._stream(iter(frames), None if exposure is None else iter(exposure),
                             None if scene_starts is None else iter(scene_starts))
 
@@ -222,6 +266,9 @@ class Engine:
         where the precision is this engine's, or "fp32" when the NaN guard recomputed a tile. Front ends that fetch
         frames themselves (the VapourSynth plugin) call this with pieces from :func:`.segments.plan_grid_window`.
         """
+        if self._causal:
+            raise ValueError("restore_piece: the causal model restores frame by frame with a recurrent state, not in "
+                             "windows; use Engine.stream() or Engine.open_stream()")
         if frames.ndim != 4 or frames.shape[0] != piece.length:
             raise ValueError(f"restore_piece: got frames of shape {frames.shape} for context frames "
                              f"{piece.context_start}..{piece.context_stop - 1} ({piece.length} frames)")
@@ -363,39 +410,48 @@ class Engine:
         net, dev, s = self._net, self._device, self._scale
         t, h, w, _ = frames.shape
         used = self._precision
+        clock = self._clock
         with inference(dev):
-            x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).to(dev)
-            x = x.permute(0, 3, 1, 2).unsqueeze(0).contiguous()                      # [1, t, 3, H, W]
-            exp = torch.from_numpy(np.asarray(exposure, dtype=np.float32)).to(dev)[None]   # [1, t]
-            code, code_prec = self._code(x, exp, self._precision, label)
+            with clock("upload"):
+                x = self._transfer.upload(frames)                                    # [1, t, 3, H, W]
+                exp = torch.from_numpy(np.asarray(exposure, dtype=np.float32)).to(dev)[None]   # [1, t]
+            with clock("code"):
+                code, code_prec = self._code(x, exp, self._precision, label)
             if code_prec != self._precision:
                 used = "fp32"
             n_out = produced.stop - produced.start
             if tile is None:
-                y, prec = self._forward(x, code, produced, label)
+                with clock("model"):
+                    y, prec = self._forward(x, code, produced, label)
                 used = "fp32" if prec != self._precision else used
-                return y.permute(0, 2, 3, 1).clamp_(0.0, 1.0).cpu().numpy(), used
+                with clock("download"):
+                    return self._transfer.download(y.clamp_(0.0, 1.0)), used
             # the user's own tile keeps the user's overlap; automatic or shrunk tiles keep a quarter of the tile
             ov = self._tile_overlap if tile == self._tile else min(self._tile_overlap, min(tile) // 4)
             acc = torch.zeros(n_out, 3, s * h, s * w, dtype=torch.float32)
             wsum = torch.zeros(s * h, s * w, dtype=torch.float32)
             for tl in make_tiles(h, w, tile, ov, s):
-                y, prec = self._forward(x[..., tl.y0:tl.y1, tl.x0:tl.x1], code, produced, f"{label}, tile "
-                                        f"x{tl.x0}-{tl.x1 - 1} y{tl.y0}-{tl.y1 - 1}")
+                with clock("model"):
+                    y, prec = self._forward(x[..., tl.y0:tl.y1, tl.x0:tl.x1], code, produced, f"{label}, tile "
+                                            f"x{tl.x0}-{tl.x1 - 1} y{tl.y0}-{tl.y1 - 1}")
                 used = "fp32" if prec != self._precision else used
-                wt = torch.from_numpy(tl.weight)
-                region = (slice(None), slice(None), slice(s * tl.y0, s * tl.y1), slice(s * tl.x0, s * tl.x1))
-                acc[region] += y.cpu() * wt
-                wsum[region[2:]] += wt
-            acc /= wsum
-            return acc.permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
+                with clock("download"):
+                    y_host = self._transfer.to_host(y)
+                with clock("blend"):
+                    wt = torch.from_numpy(tl.weight)
+                    region = (slice(None), slice(None), slice(s * tl.y0, s * tl.y1), slice(s * tl.x0, s * tl.x1))
+                    acc[region] += y_host * wt
+                    wsum[region[2:]] += wt
+            with clock("blend"):
+                acc /= wsum
+                return acc.permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
 
     def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str
                  ) -> tuple[torch.Tensor, str]:
         """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard."""
         for prec in (self._precision, "fp32") if self._precision != "fp32" else ("fp32",):
             with autocast(self._device, prec):
-                y = self._net(x, code=code)[0, produced].float()
+                y = self._runner(x, code=code)[0, produced].float()
             if bool(torch.isfinite(y).all()):
                 if prec != self._precision:
                     self._note_fallback(label, "the model")

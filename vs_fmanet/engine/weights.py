@@ -33,7 +33,8 @@ from torch import nn
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_MODELS = ("fmanetpp", "fmanet")   # FMA-Net++ (ours) and FMA-Net (CVPR 2024, converted weights)
+# FMA-Net++ (ours), FMA-Net (CVPR 2024, converted weights) and the causal FMA-Net++ (vs_fmanet.model.causal)
+SUPPORTED_MODELS = ("fmanetpp", "fmanet", "fmanetpp-causal")
 CARD_FIELDS = ("name", "model", "preset", "scale", "file", "sha256", "format")
 RANDOM = "random"
 RANDOM_SEED = 20240607

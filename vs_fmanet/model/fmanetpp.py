@@ -24,7 +24,7 @@ from torch import nn
 from .config import ModelConfig, get_config
 from .ete import ExposureCode
 from .fgdf import fgdf_downsample
-from .hrbp import neighbours
+from .hrbp import neighbour_pairs
 from .networks import DegradationNet, RestorationNet
 from .warping import backward_warp, upsample_flow
 
@@ -96,22 +96,25 @@ class FMANetPP(nn.Module):
         valid[:, -1, 0] = 0
         valid[:, 0, 1] = 0
         flows = fl[:, :, :2] * valid.reshape(nb, 2, 1, 1, 1)
-        y_next, y_prev = neighbours(hr)
         ones = torch.ones(nb, 1, sh, sw, device=hr.device, dtype=hr.dtype)
-        warped, vis = [], []
-        for d, src in ((0, y_next), (1, y_prev)):
-            flow_hr = upsample_flow(flows[:, d], s)
-            occ = torch.sigmoid(upsample_flow(fl[:, d, 2:3], s) / s if s > 1 else fl[:, d, 2:3])
-            warped.append(backward_warp(src.reshape(nb, c, sh, sw), flow_hr))
-            vis.append(backward_warp(ones, flow_hr) * occ)
-        frames = torch.stack([warped[1], hr.reshape(nb, c, sh, sw), warped[0]], dim=1)     # i-1, i, i+1
-        visibility = torch.stack([vis[1], ones, vis[0]], dim=1)
+        # both directions and the all-ones image in one grid_sample: directions folded into the batch, ones as an
+        # extra channel of the warped frames
+        flow_hr = upsample_flow(flows.reshape(nb * 2, 2, h, w), s)
+        occ_logit = fl[:, :, 2:3].reshape(nb * 2, 1, h, w)
+        occ = torch.sigmoid(upsample_flow(occ_logit, s) / s if s > 1 else occ_logit)
+        pairs = neighbour_pairs(hr).reshape(nb * 2, c, sh, sw)                     # (i, 0: i+1), (i, 1: i-1)
+        both = backward_warp(torch.cat([pairs, torch.ones_like(pairs[:, :1])], dim=1), flow_hr)
+        both = both.reshape(nb, 2, c + 1, sh, sw)
+        warped = both[:, :, :c]                                                    # [nb, 2, C, sH, sW]
+        vis = both[:, :, c:] * occ.reshape(nb, 2, 1, sh, sw)                       # [nb, 2, 1, sH, sW]
+        frames = torch.stack([warped[:, 1], hr.reshape(nb, c, sh, sw), warped[:, 0]], dim=1)   # i-1, i, i+1
+        visibility = torch.stack([vis[:, 1], ones, vis[:, 0]], dim=1)
         kern = kernels.reshape(nb, 3, k * k, h, w)
         recon = fgdf_downsample(kern, frames, visibility, k, s)
         return {
             "recon": recon.reshape(b, t, c, h, w),
-            "hr_warp": torch.stack(warped, dim=1).reshape(b, t, 2, c, sh, sw),
-            "hr_warp_mask": torch.stack(vis, dim=1).reshape(b, t, 2, 1, sh, sw),
+            "hr_warp": warped.reshape(b, t, 2, c, sh, sw),
+            "hr_warp_mask": vis.reshape(b, t, 2, 1, sh, sw),
         }
 
 

@@ -34,6 +34,18 @@ def neighbours(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return nxt, prv
 
 
+def neighbour_pairs(x: torch.Tensor) -> torch.Tensor:
+    """For x [B, T, ...] return [B, T, 2, ...]: index 0 = x[i+1], index 1 = x[i-1], edge frame replicated at the ends.
+
+    The same values as :func:`neighbours`, gathered with one ``index_select`` (one copy instead of two ``cat`` and
+    a ``stack``), in the direction layout of the flows, so both directions can be warped in one ``grid_sample``.
+    """
+    t = x.shape[1]
+    i = torch.arange(t, device=x.device)
+    index = torch.stack([(i + 1).clamp(max=t - 1), (i - 1).clamp(min=0)], dim=1).reshape(-1)   # [T*2]
+    return x.index_select(1, index).reshape(x.shape[0], t, 2, *x.shape[2:])
+
+
 def edge_validity(b: int, t: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """[B, T, 2] with 1 where frame i has a real neighbour towards i+1 (index 0) / i-1 (index 1), else 0."""
     v = torch.ones(b, t, 2, device=device, dtype=dtype)
@@ -113,11 +125,12 @@ class HRBPBlock(nn.Module):
         flows, masks = split_flows(f.reshape(nb, 6 * n, h, w), n)
         valid = edge_validity(b, t, feat.device, flows.dtype).reshape(nb, 2, 1, 1, 1, 1)
         flows = flows * valid  # the replicated edge neighbour is used with zero flow
-        f_next, f_prev = neighbours(feat)
-        warped_next = multi_flow_warp(f_next.reshape(nb, c, h, w), flows[:, 0], masks[:, 0])
-        warped_prev = multi_flow_warp(f_prev.reshape(nb, c, h, w), flows[:, 1], masks[:, 1])
+        # both directions (and all n flow groups) in one grid_sample: directions folded into the batch
+        pairs = neighbour_pairs(feat).reshape(nb * 2, c, h, w)                  # (i, 0: i+1), (i, 1: i-1)
+        warped = multi_flow_warp(pairs, flows.reshape(nb * 2, n, 2, h, w),
+                                 masks.reshape(nb * 2, n, 1, h, w)).reshape(nb, 2, c, h, w)
         x = feat.reshape(nb, c, h, w)
-        fused = self.fuse(torch.cat([x, warped_prev, warped_next], dim=1))
+        fused = self.fuse(torch.cat([x, warped[:, 1], warped[:, 0]], dim=1))    # [F_i, F_{i-1->i}, F_{i+1->i}]
         f_flat = f.reshape(nb, 6 * n, h, w)
         f_new = f_flat
         if self.flow_update is not None:

@@ -1,6 +1,8 @@
 """One entry point for every network the engine can run: ``build_network(name, preset, scale)``.
 
-Names: ``"fmanetpp"`` (FMA-Net++, presets "paper", "small", "tiny"; scales 1, 2, 4) and ``"fmanet"`` (FMA-Net,
+Names: ``"fmanetpp"`` (FMA-Net++, presets "paper", "small", "tiny"; scales 1, 2, 4), ``"fmanetpp-causal"`` (its causal
+low-latency variant, presets "causal-paper", "causal-small", "causal-tiny" and their look-ahead forms "-k1", "-k2";
+scales 1, 2, 4; also has ``step()`` and ``causal = True``) and ``"fmanet"`` (FMA-Net,
 CVPR 2024, as a sequence model: presets "official" = the published network, "small" = the test fixture's size;
 scale 4). Every network built here has the same interface: ``forward(lr [B,T,3,H,W] RGB in [0,1], exposure=None)
 -> [B,T,3,sH,sW]``, ``.scale``, ``.config``, ``.temporal_radius``.
@@ -13,6 +15,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from .causal import build_causal_model
+from .causal_config import CAUSAL_PRESETS
 from .config import PRESETS
 from .fmanet_v1 import FMANET_V1_PRESETS, SUPPORTED_SCALES_V1
 from .fmanet_v1_sequence import build_fmanet_v1_sequence
@@ -21,6 +25,8 @@ from .fmanetpp import SUPPORTED_SCALES, build_model
 NETWORKS: dict[str, dict] = {
     "fmanetpp": {"presets": tuple(PRESETS), "default": "paper", "scales": SUPPORTED_SCALES},
     "fmanet": {"presets": tuple(FMANET_V1_PRESETS), "default": "official", "scales": SUPPORTED_SCALES_V1},
+    # causal low-latency FMA-Net++ (vs_fmanet.model.causal): presets "causal-<size>[-k<look-ahead>]"
+    "fmanetpp-causal": {"presets": tuple(CAUSAL_PRESETS), "default": "causal-paper", "scales": SUPPORTED_SCALES},
 }
 
 
@@ -37,7 +43,7 @@ def _spec(name: str, func: str) -> dict:
 
 
 def build_network(name: str = "fmanetpp", preset: str | None = None, scale: int = 4) -> nn.Module:
-    """Build network ``name`` ("fmanetpp" or "fmanet") with ``preset`` (None = its default) at ``scale``.
+    """Build network ``name`` ("fmanetpp", "fmanetpp-causal", "fmanet") with ``preset`` (None = default) at ``scale``.
 
     Weights are freshly initialised (the engine loads the weights file). Raises ValueError for an unknown name,
     preset or a scale the network does not support.
@@ -52,6 +58,8 @@ def build_network(name: str = "fmanetpp", preset: str | None = None, scale: int 
                          f"{list(spec['scales'])}")
     if name == "fmanet":
         return build_fmanet_v1_sequence(preset, scale)
+    if name == "fmanetpp-causal":
+        return build_causal_model(preset, scale)
     return build_model(preset, scale)
 
 

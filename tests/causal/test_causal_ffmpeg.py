@@ -1,0 +1,187 @@
+"""``fmanet-ffmpeg --live``: a file in, a pipe in and out with frames written before the input has ended, the
+low-latency encoder command, and the options live mode refuses. Clips are made with the real ffmpeg binary."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from ffmpeg_filter import cli
+from ffmpeg_filter.binary import find_ffmpeg
+from ffmpeg_filter.live import LiveSource, build_live_command, input_url, is_stream_output
+
+REPO = Path(__file__).resolve().parents[2]
+ENGINE = ["--preset", "causal-tiny", "--weights", "random", "--device", "cpu", "--progress", "none"]
+
+
+@pytest.fixture(scope="module")
+def ffmpeg_exe() -> str:
+    return find_ffmpeg()
+
+
+@pytest.fixture(scope="module")
+def nut_clip(tmp_path_factory, ffmpeg_exe) -> Path:
+    """12 MJPEG frames, 32x24 at 25 fps, in NUT (stream parameters in the header, as a live NUT pipe has)."""
+    path = tmp_path_factory.mktemp("live") / "in.nut"
+    subprocess.run([ffmpeg_exe, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=32x24:rate=25:duration=0.48",
+                    "-c:v", "mjpeg", "-f", "nut", str(path)], check=True)
+    return path
+
+
+def _frames(path: Path | str) -> list[av.VideoFrame]:
+    with av.open(str(path)) as c:
+        return list(c.decode(video=0))
+
+
+def test_live_file_to_file_with_report(tmp_path, nut_clip, capsys):
+    out, report = tmp_path / "out.mkv", tmp_path / "report.json"
+    code = cli.main(["--live", "-i", str(nut_clip), "-o", str(out), "--report", str(report), *ENGINE])
+    assert code == 0, capsys.readouterr().err
+    frames = _frames(out)
+    assert len(frames) == 12 and (frames[0].width, frames[0].height) == (128, 96)
+    assert [f.pts for f in frames][:3] == [0, 40, 80]                        # timestamps kept (ms time base)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv", "report.json"]   # temp renamed away
+    rep = json.loads(report.read_text())
+    assert rep["frames"] == 12 and rep["engine"]["model"] == "fmanetpp-causal" and rep["engine"]["causal"]
+    assert rep["latency"]["frames"] == 12 and rep["latency"]["p95_ms"] >= rep["latency"]["p50_ms"] > 0
+    assert "-tune" in rep["command"] and "zerolatency" in rep["command"]
+    # an existing output is never replaced without -y
+    code = cli.main(["--live", "-i", str(nut_clip), "-o", str(out), *ENGINE])
+    assert code == 1 and "already exists; pass -y" in capsys.readouterr().err
+
+
+def test_file_mode_runs_the_causal_model_too(tmp_path, nut_clip, capsys):
+    out = tmp_path / "out.mkv"
+    code = cli.main(["-i", str(nut_clip), "-o", str(out), "--model", "fmanetpp-causal", *ENGINE])
+    assert code == 0, capsys.readouterr().err
+    assert len(_frames(out)) == 12
+
+
+def test_live_pipe_plays_as_it_goes(nut_clip, tmp_path):
+    """stdin -> stdout: restored frames come out while the input is still open (half of it written)."""
+    data = nut_clip.read_bytes()
+    cmd = [sys.executable, "-m", "ffmpeg_filter.cli", "--live", "-i", "-", "-o", "-", *ENGINE,
+           "--input-option", "analyzeduration=0", "--input-option", "probesize=32", "--", "-f", "nut", "-c:v", "mjpeg"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env=env)
+    received = bytearray()
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while chunk := proc.stdout.read1(65536):
+            with lock:
+                received.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc.stdin.write(data[: len(data) // 2])
+        proc.stdin.flush()
+        early = tmp_path / "early.nut"
+        deadline = time.monotonic() + 90
+        count = 0
+        while time.monotonic() < deadline and count < 2:
+            time.sleep(0.5)
+            with lock:
+                early.write_bytes(bytes(received))
+            if early.stat().st_size:
+                try:
+                    count = len(_frames(early))
+                except av.FFmpegError:
+                    count = 0                      # not even a complete header yet
+        assert count >= 2, "no restored frame was written while the input was still open"
+        proc.stdin.write(data[len(data) // 2:])
+        proc.stdin.close()
+        assert proc.wait(timeout=90) == 0, proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=10)
+    final = tmp_path / "all.nut"
+    final.write_bytes(bytes(received))
+    frames = _frames(final)
+    assert len(frames) == 12 and (frames[0].width, frames[0].height) == (128, 96)
+
+
+def test_ctrl_c_finalises_a_live_recording(nut_clip, tmp_path):
+    """The source stalls (half written, pipe still open); Ctrl-C ends the input, the frames in the engine (look-ahead
+    k = 1) are restored and the output file is finalised under its name, exit code 0."""
+    data = nut_clip.read_bytes()
+    out = tmp_path / "rec.mkv"
+    engine = [a if a != "causal-tiny" else "causal-tiny-k1" for a in ENGINE]
+    cmd = [sys.executable, "-m", "ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(out), *engine,
+           "--progress", "json", "--progress-interval", "0",
+           "--input-option", "analyzeduration=0", "--input-option", "probesize=32"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    restored = threading.Event()
+    lines: list[str] = []
+
+    def watch() -> None:
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            lines.append(line)
+            if '"event": "progress"' in line and json.loads(line)["frame"] >= 2:
+                restored.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        proc.stdin.write(data[: len(data) // 2])
+        proc.stdin.flush()
+        assert restored.wait(90), "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+    watcher.join(timeout=10)
+    frames = _frames(out)
+    assert len(frames) >= 3 and (frames[0].width, frames[0].height) == (128, 96)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.mkv"]
+    assert any("Ctrl-C: ending the input" in line for line in lines)
+
+
+def test_stream_targets_and_command(nut_clip, ffmpeg_exe, tmp_path):
+    for target in ("-", "pipe:1", "udp://127.0.0.1:5000", "srt://host:9000", "rtmp://host/live/key"):
+        assert is_stream_output(target)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert is_stream_output(str(fifo)) and not is_stream_output(str(tmp_path / "out.mkv"))
+    assert input_url("-") == "pipe:0" and input_url("srt://h:1") == "srt://h:1"
+    src = LiveSource(str(nut_clip)).open()
+    try:
+        argv = build_live_command(src, ffmpeg=ffmpeg_exe, output="rtmp://host/live/key", out_width=128,
+                                  out_height=96, user_args=[], stream_output=True)
+        assert argv[argv.index("-f", argv.index("pipe:0")) + 1] == "flv"        # rtmp needs FLV
+        assert "-flush_packets" in argv and argv[-1] == "rtmp://host/live/key"
+        user = build_live_command(src, ffmpeg=ffmpeg_exe, output="-", out_width=128, out_height=96,
+                                  user_args=["-f", "nut", "-c:v", "mjpeg"], stream_output=True)
+        assert "libx264" not in user and user[-5:] == ["-f", "nut", "-c:v", "mjpeg", "-"]
+        assert [f.index for f in src.frames()][-1] == 11
+    finally:
+        src.close()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["-ss", "1"], "--live: -ss and -to need a seekable file"),
+    (["--exposure-from", "gpmf"], "--live: exposure metadata readers need a seekable file"),
+    (["--dry-run"], "--live: --dry-run would consume the live input"),
+    (["--input-option", "probesize"], "--input-option 'probesize': expected KEY=VALUE"),
+])
+def test_refused_options(nut_clip, tmp_path, capsys, extra, message):
+    code = cli.main(["--live", "-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), *ENGINE, *extra])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o.mkv").exists()
