@@ -21,15 +21,14 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
-import signal
 import sys
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NoReturn
 
 from .command import StreamPolicy, enc_pairs_to_args
-from .errors import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, FilterError, Terminated,
-                     UsageError)
+from .cli_runtime import run_cli
+from .errors import EXIT_OK, UsageError
 from .pipeline import EXPOSURE_SOURCES, RunOptions, run
 from .progress import MODES as PROGRESS_MODES
 from .restoring import EngineSettings
@@ -76,7 +75,7 @@ def _rate(text: str) -> Fraction:
     return value
 
 
-def _tile(text: str) -> int | tuple[int, int]:
+def parse_tile(text: str) -> int | tuple[int, int]:
     try:
         if "x" in text.lower():
             w, h = text.lower().split("x", 1)
@@ -139,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
     en.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if available)")
     en.add_argument("--precision", choices=("fp32", "fp16", "bf16"), help="default fp16 on cuda, fp32 on cpu")
-    en.add_argument("--tile", type=_tile, metavar="N|WxH", help="spatial tile size in input pixels (0 = off)")
+    en.add_argument("--tile", type=parse_tile, metavar="N|WxH", help="spatial tile size in input pixels (0 = off)")
     en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
     en.add_argument("--window", type=int, metavar="N", help="frames produced per window")
     en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
@@ -206,83 +205,20 @@ def _input_options(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-class _StderrFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return f"fmanet-ffmpeg: {record.levelname.lower()}: {record.getMessage()}"
-
-
-def _setup_logging(ns: argparse.Namespace | None) -> list[logging.Handler]:
-    level = logging.WARNING
-    if ns is not None:
-        if ns.log_level:
-            level = getattr(logging, ns.log_level.upper())
-        elif ns.verbose:
-            level = logging.INFO
-        elif ns.quiet:
-            level = logging.ERROR
-    handlers: list[logging.Handler] = []
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(_StderrFormatter())
-    console.setLevel(level)
-    handlers.append(console)
-    if ns is not None and ns.log_file:
-        fh = logging.FileHandler(ns.log_file, encoding="utf-8")
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        fh.setLevel(logging.DEBUG)
-        handlers.append(fh)
-    root = logging.getLogger()
-    for h in handlers:
-        root.addHandler(h)
-    root.setLevel(min(h.level for h in handlers))
-    return handlers
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated()
+def _run(ns: argparse.Namespace, passthrough: list[str]) -> int:
+    opts = options_from_args(ns, passthrough)
+    report = run(opts)
+    if opts.dry_run:
+        sys.stdout.write(shlex.join(report.command) + "\n")
+        sys.stdout.flush()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmanet-ffmpeg``; returns the exit code (0, 1, 2, 130 or 143)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    handlers: list[logging.Handler] = []
-    previous_term = None
-    try:
-        try:
-            ns, passthrough = parse_args(args)
-        except UsageError as exc:
-            sys.stderr.write(f"fmanet-ffmpeg: error: {exc}\n")
-            return EXIT_USAGE
-        handlers = _setup_logging(ns)
-        try:
-            previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
-        except ValueError:  # not the main thread (e.g. called from a worker thread): keep the default
-            previous_term = None
-        opts = options_from_args(ns, passthrough)
-        report = run(opts)
-        if opts.dry_run:
-            sys.stdout.write(shlex.join(report.command) + "\n")
-            sys.stdout.flush()
-        return EXIT_OK
-    except FilterError as exc:
-        log.error("%s", exc)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        log.error("interrupted; the partial output was removed")
-        return EXIT_INTERRUPTED
-    except Terminated:
-        log.error("terminated; the partial output was removed")
-        return EXIT_TERMINATED
-    except Exception as exc:  # an undiagnosed failure: still a clean message and exit code 1
-        log.error("unexpected error (%s): %s", type(exc).__name__, exc)
-        log.debug("traceback", exc_info=True)
-        return EXIT_FAILURE
-    finally:
-        if previous_term is not None:
-            signal.signal(signal.SIGTERM, previous_term)
-        root = logging.getLogger()
-        for h in handlers:
-            root.removeHandler(h)
-            h.close()
+    return run_cli("fmanet-ffmpeg", argv, parse_args, _run,
+                   interrupted="interrupted; the partial output was removed",
+                   terminated="terminated; the partial output was removed")
 
 
 if __name__ == "__main__":

@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..cli import _tile as parse_tile
+from ..cli import parse_tile
 from ..command import StreamPolicy, enc_pairs_to_args
-from ..errors import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, FilterError, InputError,
-                      Terminated, UsageError)
+from ..cli_runtime import run_cli
+from ..errors import EXIT_OK, InputError, UsageError
 from ..pipeline import EXPOSURE_SOURCES
 from ..progress import MODES as PROGRESS_MODES
 from ..restoring import EngineSettings
@@ -220,6 +219,9 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOpt
         report = str(Path(ns.output) / "fmanet-farm-report.json")
     if ns.local_cpus is not None and ns.local_cpus < 1:
         raise UsageError(f"--local-cpus {ns.local_cpus}: must be at least 1")
+    if ns.model == "fmanetpp-causal":
+        raise UsageError("--model fmanetpp-causal: the causal model carries state from frame to frame, which every "
+                         "farm chunk would reset; use fmanet-ffmpeg --live for it, or --model fmanetpp here")
     return FarmOptions(
         jobs=jobs, folder_mode=folder_mode, overwrite=bool(ns.overwrite),
         engine=EngineSettings(model=ns.model, scale=ns.scale, preset=ns.preset, weights=ns.weights, device=ns.device,
@@ -240,87 +242,24 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOpt
     )
 
 
-class _StderrFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return f"fmanet-farm: {record.levelname.lower()}: {record.getMessage()}"
-
-
-def _setup_logging(ns: argparse.Namespace) -> list[logging.Handler]:
-    level = logging.WARNING
-    if ns.log_level:
-        level = getattr(logging, ns.log_level.upper())
-    elif ns.verbose:
-        level = logging.INFO
-    elif ns.quiet:
-        level = logging.ERROR
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(_StderrFormatter())
-    console.setLevel(level)
-    handlers: list[logging.Handler] = [console]
-    if ns.log_file:
-        fh = logging.FileHandler(ns.log_file, encoding="utf-8")
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        fh.setLevel(logging.DEBUG)
-        handlers.append(fh)
-    for name in ("ffmpeg_filter", "vs_fmanet"):
-        logger = logging.getLogger(name)
-        for h in handlers:
-            logger.addHandler(h)
-        logger.setLevel(min(h.level for h in handlers))
-    return handlers
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated()
+def _run(ns: argparse.Namespace, passthrough: list[str]) -> int:
+    report = run_farm(options_from_args(ns, passthrough))
+    counts = report.counts()
+    if report.exit_code != EXIT_OK:
+        failed = [f for f in report.files if f.status == "failed"]  # each was logged when it failed
+        log.error("%d of %d files failed%s", len(failed), len(report.files),
+                  f"; see {ns.report or 'the report'}" if len(report.files) > 1 else "")
+    else:
+        log.info("done: %s", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return report.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmanet-farm``; returns the exit code (0, 1, 2, 130 or 143)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    handlers: list[logging.Handler] = []
-    previous_term = None
-    try:
-        try:
-            ns, passthrough = parse_args(args)
-        except UsageError as exc:
-            sys.stderr.write(f"fmanet-farm: error: {exc}\n")
-            return EXIT_USAGE
-        handlers = _setup_logging(ns)
-        try:
-            previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
-        except ValueError:  # not the main thread
-            previous_term = None
-        report = run_farm(options_from_args(ns, passthrough))
-        counts = report.counts()
-        if report.exit_code != EXIT_OK:
-            failed = [f for f in report.files if f.status == "failed"]  # each was logged when it failed
-            log.error("%d of %d files failed%s", len(failed), len(report.files),
-                      f"; see {ns.report or 'the report'}" if len(report.files) > 1 else "")
-        else:
-            log.info("done: %s", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-        return report.exit_code
-    except FilterError as exc:
-        log.error("%s", exc)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        log.error("interrupted; finished chunks are kept, rerun the same command to resume")
-        return EXIT_INTERRUPTED
-    except Terminated:
-        log.error("terminated; finished chunks are kept, rerun the same command to resume")
-        return EXIT_TERMINATED
-    except Exception as exc:
-        log.error("unexpected error (%s): %s", type(exc).__name__, exc)
-        log.debug("traceback", exc_info=True)
-        return EXIT_FAILURE
-    finally:
-        if previous_term is not None:
-            signal.signal(signal.SIGTERM, previous_term)
-        for name in ("ffmpeg_filter", "vs_fmanet"):
-            logger = logging.getLogger(name)
-            for h in handlers:
-                logger.removeHandler(h)
-        for h in handlers:
-            h.close()
+    # Ray installs its own root handlers: attach ours to the project's loggers only
+    return run_cli("fmanet-farm", argv, parse_args, _run, loggers=("ffmpeg_filter", "vs_fmanet"),
+                   interrupted="interrupted; finished chunks are kept, rerun the same command to resume",
+                   terminated="terminated; finished chunks are kept, rerun the same command to resume")
 
 
 if __name__ == "__main__":

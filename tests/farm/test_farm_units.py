@@ -213,6 +213,8 @@ def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     cuts.write_text(json.dumps(["x"]))
     assert main(["-i", str(clip), "-o", str(tmp_path / "o.mkv"), "--scene-cuts", str(cuts), *ENGINE_ARGS]) == 2
     assert "frame indices" in capsys.readouterr().err
+    assert main(["-i", str(clip), "-o", str(tmp_path / "o.mkv"), "--model", "fmanetpp-causal"]) == 2
+    assert "every farm chunk would reset" in capsys.readouterr().err
 
 
 def test_final_mux_applies_the_stream_policy(vfr_clip: Path, tmp_path: Path) -> None:
