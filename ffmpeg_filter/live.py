@@ -398,7 +398,7 @@ def check_live_options(opts: Any) -> None:
 def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
     """Restore the live input ``opts.input`` into ``opts.output`` (see the module docstring); returns the
     :class:`.pipeline.RunReport`. Raises :class:`FilterError` subclasses like :func:`.pipeline.run`."""
-    from .pipeline import RunReport, _describe, _write_report
+    from .pipeline import RunReport, _describe, _write_report, abort_run
 
     t_start = time.monotonic()
     check_live_options(opts)
@@ -465,12 +465,7 @@ def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
         _write_report(opts.report, report)
         return report
     except BaseException as exc:
-        if enc is not None:
-            enc.abort()
-        if progress is not None:
-            interrupted = isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "Terminated"
-            progress.close("interrupted" if interrupted else "failed",
-                           exit_code=getattr(exc, "exit_code", 130 if interrupted else 1), error=str(exc)[:500])
+        abort_run(enc, progress, exc)
         raise
     finally:
         source.close()

@@ -31,7 +31,7 @@ from .command import (StreamPolicy, Trim, build_encode_command, display_argv, en
                       user_option, write_ffmetadata_chapters)
 from .decode import decode_range
 from .encode import EncoderProcess
-from .errors import EncoderError, FilterError, InputError, UsageError
+from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EncoderError, FilterError, InputError, Terminated, UsageError
 from .imageseq import is_sequence_pattern
 from .probe import SourceInfo, probe_source
 from .progress import Progress
@@ -310,12 +310,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         _write_report(opts.report, report)
         return report
     except BaseException as exc:
-        if enc is not None:
-            enc.abort()
-        if progress is not None:
-            interrupted = isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "Terminated"
-            progress.close("interrupted" if interrupted else "failed",
-                           exit_code=getattr(exc, "exit_code", 130 if interrupted else 1), error=str(exc)[:500])
+        abort_run(enc, progress, exc)
         raise
     finally:
         if not opts.dry_run:
@@ -349,6 +344,17 @@ def _preflight(cmd: Any, info: SourceInfo, encoder_output: str, out_w: int, out_
     except BaseException:
         enc.abort()
         raise
+
+
+def abort_run(enc: EncoderProcess | None, progress: Progress | None, exc: BaseException) -> None:
+    """After a failed or interrupted run: stop the encoder and close the progress report with the reason."""
+    if enc is not None:
+        enc.abort()
+    if progress is not None:
+        interrupted = isinstance(exc, (KeyboardInterrupt, Terminated))
+        progress.close("interrupted" if interrupted else "failed",
+                       exit_code=getattr(exc, "exit_code", EXIT_INTERRUPTED if interrupted else EXIT_FAILURE),
+                       error=str(exc)[:500])
 
 
 def _describe(restorer: Restorer) -> dict[str, Any]:

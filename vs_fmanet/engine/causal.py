@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .device import autocast, inference, is_out_of_memory, release_cached_memory
-from .inputs import check_exposure_value, check_frame
+from .inputs import check_exposure_value, check_frame, next_frame_meta
 from .tiling import make_tiles
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,7 +146,7 @@ class CausalStream:
                 eng._shrink_tile(size, tile, label, exc)
 
     def _run(self, stack: np.ndarray, exposure: float, tile: tuple[int, int] | None, label: str) -> np.ndarray:
-        eng, net, dev, s = self._engine, self._net, self._engine.device, self._engine.scale
+        eng, dev, s = self._engine, self._engine.device, self._engine.scale
         _, h, w, _ = stack.shape
         with inference(dev):
             x = torch.from_numpy(stack).to(dev).permute(0, 3, 1, 2).unsqueeze(0).contiguous()   # [1, 1+k, 3, H, W]
@@ -207,24 +207,8 @@ def stream_causal(engine: Engine, frames: Iterator[np.ndarray], exposure: Iterat
     stream = CausalStream(engine, "stream")
     seen = 0
     for frame in frames:
-        if exposure is None:
-            r = float("nan")
-        else:
-            try:
-                r = next(exposure)
-            except StopIteration:
-                raise ValueError(f"stream: exposure ended before frame {seen}; give one value per frame "
-                                 "(NaN = unknown) or None") from None
-        flag = False
-        if scene_starts is not None:
-            try:
-                flag = next(scene_starts)
-            except StopIteration:
-                raise ValueError(f"stream: scene_starts ended before frame {seen}; give one bool per "
-                                 "frame or None") from None
-            if not isinstance(flag, (bool, np.bool_, int, np.integer)):
-                raise ValueError(f"stream: scene_starts entry for frame {seen} is {flag!r}; expected a bool")
-        for _, y in stream.push(frame, r, bool(flag)):
+        r, flag = next_frame_meta(exposure, scene_starts, seen, "stream")
+        for _, y in stream.push(frame, r, flag):
             yield y
         seen += 1
     if seen == 0:

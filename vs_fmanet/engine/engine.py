@@ -27,7 +27,7 @@ from .accel import HostTransfer, StageClock, prepare_network, resolve_accel
 from .causal import CausalStream, restore_causal, stream_causal
 from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, release_cached_memory,
                      resolve_device, resolve_precision)
-from .inputs import check_exposure_array, check_exposure_value, check_frame
+from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, auto_tile, bytes_per_pixel_frame, make_tiles
 from .weights import RANDOM, RANDOM_SEED, resolve_card, shared_network
@@ -303,24 +303,9 @@ class Engine:
                     break
                 frame = check_frame(frame, seen, shape, "stream")
                 shape = frame.shape[:2]
-                if exposure is None:
-                    r = float("nan")
-                else:
-                    try:
-                        r = check_exposure_value(next(exposure), seen, "stream")
-                    except StopIteration:
-                        raise ValueError(f"stream: exposure ended before frame {seen}; give one value per frame "
-                                         "(NaN = unknown) or None") from None
-                if scene_starts is not None:
-                    try:
-                        flag = next(scene_starts)
-                    except StopIteration:
-                        raise ValueError(f"stream: scene_starts ended before frame {seen}; give one bool per "
-                                         "frame or None") from None
-                    if not isinstance(flag, (bool, np.bool_, int, np.integer)):
-                        raise ValueError(f"stream: scene_starts entry for frame {seen} is {flag!r}; expected a bool")
-                    if flag and seen > 0:
-                        cuts.append(seen)
+                r, flag = next_frame_meta(exposure, scene_starts, seen, "stream")
+                if flag and seen > 0:
+                    cuts.append(seen)
                 buf[seen], exps[seen] = frame, r
                 seen += 1
             if seen == 0:
@@ -407,7 +392,7 @@ class Engine:
 
     def _run(self, frames: np.ndarray, exposure: np.ndarray, produced: slice, tile: tuple[int, int] | None,
              label: str) -> tuple[np.ndarray, str]:
-        net, dev, s = self._net, self._device, self._scale
+        dev, s = self._device, self._scale
         t, h, w, _ = frames.shape
         used = self._precision
         clock = self._clock

@@ -6,6 +6,8 @@ values are almost always seconds or degrees passed by mistake and are refused.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 EXPOSURE_SLACK = 1.05
@@ -60,3 +62,27 @@ def check_exposure_array(exposure: object, num_frames: int, func: str) -> np.nda
         raise ValueError(f"{func}: exposure has shape {arr.shape} but there are {num_frames} frames; pass one "
                          "fraction per frame (NaN = unknown), a single number, or None")
     return np.array([check_exposure_value(v, i, func) for i, v in enumerate(arr.tolist())], dtype=np.float32)
+
+
+def next_frame_meta(exposure: Iterator[float] | None, scene_starts: Iterator[bool] | None, index: int,
+                    func: str) -> tuple[float, bool]:
+    """The exposure (fraction, NaN = unknown) and scene-start flag of streamed frame ``index`` from their iterators.
+
+    Either iterator may be None (unknown exposure / no cuts); one that ends before the frames do is an error."""
+    r = float("nan")
+    if exposure is not None:
+        try:
+            r = check_exposure_value(next(exposure), index, func)
+        except StopIteration:
+            raise ValueError(f"{func}: exposure ended before frame {index}; give one value per frame "
+                             "(NaN = unknown) or None") from None
+    flag = False
+    if scene_starts is not None:
+        try:
+            flag = next(scene_starts)
+        except StopIteration:
+            raise ValueError(f"{func}: scene_starts ended before frame {index}; give one bool per frame or None") \
+                from None
+        if not isinstance(flag, (bool, np.bool_, int, np.integer)):
+            raise ValueError(f"{func}: scene_starts entry for frame {index} is {flag!r}; expected a bool")
+    return r, bool(flag)
