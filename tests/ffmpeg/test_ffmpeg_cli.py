@@ -160,10 +160,16 @@ def test_json_progress_and_report(sdr_clip: Path, tmp_path: Path, capsys, neares
 
 
 # ------------------------------------------------------------------------------------------------ interrupts
+def _default_sigint() -> None:
+    """A test runner started in the background (``cmd &`` in a script) ignores SIGINT, and children inherit that;
+    Python then installs no Ctrl-C handler. Give the tool the terminal's default, as an interactive user has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(args: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-m", "ffmpeg_filter.cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO))
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO), preexec_fn=_default_sigint)
 
 
 @pytest.mark.parametrize("sig, code, wait_for", [(signal.SIGINT, 130, "progress"), (signal.SIGTERM, 143, "start")])
