@@ -19,9 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from PIL import Image, ImageDraw
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -29,32 +27,12 @@ sys.path.insert(0, str(ROOT))
 log = logging.getLogger("demo")
 
 
-def to_u8(frame: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8)
-
-
-def bicubic(frames: np.ndarray, scale: int) -> np.ndarray:
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-    y = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
-    return y.permute(0, 2, 3, 1).numpy()
-
-
-def side_by_side(panels: list[tuple[str, np.ndarray]]) -> Image.Image:
-    """Label and concatenate equally sized [H, W, 3] frames left to right."""
-    h, w = panels[0][1].shape[:2]
-    canvas = Image.new("RGB", (w * len(panels) + 4 * (len(panels) - 1), h + 18), "white")
-    draw = ImageDraw.Draw(canvas)
-    for i, (label, img) in enumerate(panels):
-        x = i * (w + 4)
-        canvas.paste(Image.fromarray(to_u8(img)), (x, 18))
-        draw.text((x + 2, 3), label, fill="black")
-    return canvas
-
-
 def restore_sample(out: Path, weights: str | None, device: str | None, size: str) -> dict:
     from vs_fmanet.data import benchmark
     from vs_fmanet.engine import Engine, WeightsError
     from vs_fmanet.evaluation import psnr
+    from vs_fmanet.evaluation.baseline import bicubic_upscale
+    from vs_fmanet.evaluation.visual import side_by_side, to_u8
 
     clip = next(iter(benchmark("syn-re", size=size, seed=0)))
     lr = clip["lr"].permute(0, 2, 3, 1).numpy().astype(np.float32)
@@ -69,7 +47,7 @@ def restore_sample(out: Path, weights: str | None, device: str | None, size: str
     t0 = time.perf_counter()
     restored = engine.restore(lr, exposure)
     seconds = time.perf_counter() - t0
-    base = bicubic(lr, 4)
+    base = bicubic_upscale(lr, 4)
     frames_dir = out / "frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(restored):

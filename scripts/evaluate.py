@@ -18,23 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vs_fmanet.evaluation import psnr, ssim, tof  # noqa: E402
+from vs_fmanet.evaluation.baseline import bicubic_upscale  # noqa: E402
 
 BENCHMARKS = ("syn-me-1", "syn-me-2", "syn-me-3", "syn-me-4", "syn-me-5", "syn-re")
-
-
-def bicubic(frames: np.ndarray, scale: int) -> np.ndarray:
-    """[T, H, W, 3] -> [T, sH, sW, 3] bicubic upsampling, clamped to [0, 1]."""
-    if scale == 1:
-        return frames.copy()
-    x = torch.from_numpy(frames).permute(0, 3, 1, 2)
-    y = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
-    return y.permute(0, 2, 3, 1).numpy()
 
 
 def to_hwc(t) -> np.ndarray:
@@ -60,7 +51,7 @@ def evaluate(engine, size: str, seed: int, benchmarks: tuple[str, ...], max_clip
                 break
             lr, gt = to_hwc(clip["lr"]), to_hwc(clip["gt"])
             exposure = torch.as_tensor(clip["exposure"]).double().numpy()
-            runs = {"bicubic": bicubic(lr, engine.scale),
+            runs = {"bicubic": bicubic_upscale(lr, engine.scale),
                     "model": engine.restore(lr, exposure)}
             if name == "syn-re":
                 runs["model (ETE only)"] = engine.restore(lr, None)
@@ -69,6 +60,28 @@ def evaluate(engine, size: str, seed: int, benchmarks: tuple[str, ...], max_clip
         results[name] = {m: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for m, rs in acc.items()}
         results[name]["clips"] = {"count": float(len(next(iter(acc.values()))))}
     return results
+
+
+def write_side_by_side(engine, path: str, size: str, seed: int, fmanet_weights: str | None) -> dict[str, float]:
+    """Middle frame of the first SYN-RE clip: bicubic | FMA-Net++ | [FMA-Net] | ground truth, PSNR in the labels."""
+    from vs_fmanet.data import benchmark
+    from vs_fmanet.engine import Engine
+    from vs_fmanet.evaluation.visual import side_by_side
+
+    clip = next(iter(benchmark("syn-re", size=size, seed=seed)))
+    lr, gt = to_hwc(clip["lr"]), to_hwc(clip["gt"])
+    outs = {"bicubic": bicubic_upscale(lr, engine.scale),
+            "FMA-Net++": engine.restore(lr, torch.as_tensor(clip["exposure"]).double().numpy())}
+    if fmanet_weights:
+        kw = {"weights": "random", "preset": "official"} if fmanet_weights == "random" else {"weights": fmanet_weights}
+        v1 = Engine(model="fmanet", scale=engine.scale, device=str(engine.device), precision="fp32", **kw)
+        outs["FMA-Net" + (" (random weights)" if fmanet_weights == "random" else "")] = v1.restore(lr)
+    scores_db = {name: psnr(out, gt) for name, out in outs.items()}
+    mid = len(gt) // 2
+    panels = [(f"{name} {scores_db[name]:.2f} dB", out[mid]) for name, out in outs.items()] + [("ground truth", gt[mid])]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    side_by_side(panels).save(path)
+    return scores_db
 
 
 def format_table(results: dict) -> str:
@@ -94,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default=None)
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--json", default=None, help="write results here")
+    ap.add_argument("--side-by-side", default=None, metavar="PNG",
+                    help="also write bicubic | model | ground truth of the first SYN-RE clip's middle frame")
+    ap.add_argument("--fmanet-weights", default=None,
+                    help="add FMA-Net (v1) to the side-by-side: converted weights, or 'random'")
+    ap.add_argument("--record-card", action="store_true",
+                    help="also store the table under 'evaluation' in the weights' model card")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     from vs_fmanet.engine import Engine
@@ -103,11 +122,32 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(engine, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
     table = format_table(results)
     print(table)
+    payload = {"weights": args.weights, "engine": engine.describe(), "size": args.size, "seed": args.seed,
+               "seconds": time.time() - t0, "results": results}
     if args.json:
-        payload = {"weights": args.weights, "engine": engine.describe(), "size": args.size, "seed": args.seed,
-                   "seconds": time.time() - t0, "results": results}
         Path(args.json).write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    if args.record_card:
+        record_in_card(engine.describe(), args, results)
+    if args.side_by_side:
+        shown = write_side_by_side(engine, args.side_by_side, args.size, args.seed, args.fmanet_weights)
+        print("side by side (PSNR, whole clip): " + ", ".join(f"{k} {v:.2f} dB" for k, v in shown.items()))
     return 0
+
+
+def record_in_card(described: dict, args: argparse.Namespace, results: dict) -> None:
+    """Add this evaluation to the model card of the weights used (the weights file and its sha256 are untouched)."""
+    from vs_fmanet.engine.weights import resolve_card
+
+    card = resolve_card(args.weights, "fmanetpp", args.scale, None)
+    data = json.loads(card.card_path.read_text())
+    key = f"{args.size}-seed{args.seed}-{args.precision}"
+    data.setdefault("evaluation", {})[key] = {
+        "command": "python scripts/evaluate.py " + " ".join(sys.argv[1:]), "device": described.get("device"),
+        "results": {name: {m: {k: round(v, 4) for k, v in vals.items()} for m, vals in methods.items()}
+                    for name, methods in results.items()}}
+    tmp = card.card_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(card.card_path)
 
 
 if __name__ == "__main__":
