@@ -42,8 +42,10 @@ def _level(ns: argparse.Namespace | None) -> int:
 
 
 def attach_logging(prog: str, ns: argparse.Namespace | None, loggers: Sequence[str]
-                   ) -> list[tuple[logging.Logger, logging.Handler]]:
-    """Attach a ``prog: level: message`` stderr handler (and a ``--log-file`` handler) to ``loggers``."""
+                   ) -> list[tuple[logging.Logger, logging.Handler, int]]:
+    """Attach a ``prog: level: message`` stderr handler (and a ``--log-file`` handler) to ``loggers``.
+
+    Returns (logger, handler, the logger's previous level) triples for :func:`detach_logging`."""
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(_PrefixFormatter(prog))
     console.setLevel(_level(ns))
@@ -56,17 +58,20 @@ def attach_logging(prog: str, ns: argparse.Namespace | None, loggers: Sequence[s
     attached = []
     for name in loggers:
         logger = logging.getLogger(name)
+        previous = logger.level
         for h in handlers:
             logger.addHandler(h)
-            attached.append((logger, h))
+            attached.append((logger, h, previous))
         logger.setLevel(min(h.level for h in handlers))
     return attached
 
 
-def detach_logging(attached: list[tuple[logging.Logger, logging.Handler]]) -> None:
+def detach_logging(attached: list[tuple[logging.Logger, logging.Handler, int]]) -> None:
+    """Undo :func:`attach_logging`: remove and close the handlers, give each logger its previous level back."""
     closed = set()
-    for logger, h in attached:
+    for logger, h, previous in attached:
         logger.removeHandler(h)
+        logger.setLevel(previous)
         if id(h) not in closed:
             h.close()
             closed.add(id(h))
@@ -83,7 +88,7 @@ def run_cli(prog: str, argv: Sequence[str] | None,
             terminated: str = "terminated") -> int:
     """Run one command-line invocation; returns its exit code (see the module docstring)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    attached: list[tuple[logging.Logger, logging.Handler]] = []
+    attached: list[tuple[logging.Logger, logging.Handler, int]] = []
     previous_term = None
     try:
         try:

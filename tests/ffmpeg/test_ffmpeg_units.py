@@ -182,3 +182,19 @@ def test_inspect_reports_what_was_preserved(sdr_clip: Path, tmp_path: Path, ffmp
     assert not diff["audio_bit_exact"] and not diff["chapters"] and diff["frame_timing"] and diff["colour_tags"]
     assert main([str(sdr_clip), str(reencoded)]) == 0
     assert json.loads(capsys.readouterr().out)["preserved"] == diff
+
+
+def test_cli_runtime_restores_logger_levels_and_handlers() -> None:
+    """Calling a tool from Python must not leave its handlers or its log level on the caller's loggers."""
+    import logging
+
+    from ffmpeg_filter.cli import main
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    root.setLevel(logging.DEBUG)
+    try:
+        assert main(["-i", "/nonexistent/x.mkv", "-o", "/tmp/never.mkv"]) != 0
+        assert root.level == logging.DEBUG and root.handlers == before[1]
+    finally:
+        root.setLevel(before[0])
