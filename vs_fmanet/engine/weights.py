@@ -216,6 +216,7 @@ def _atomic_write(path: Path, data: bytes, overwrite: bool, func: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)          # mkstemp makes 0600; weights and cards are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
