@@ -26,12 +26,13 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from .command import StreamPolicy, enc_pairs_to_args
+from .cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
+                          engine_settings, stream_policy)
 from .cli_runtime import run_cli
+from .command import enc_pairs_to_args
 from .errors import EXIT_OK, UsageError
-from .pipeline import EXPOSURE_SOURCES, RunOptions, run
+from .pipeline import RunOptions, run
 from .progress import MODES as PROGRESS_MODES
-from .restoring import EngineSettings
 from .timespec import parse_time
 
 log = logging.getLogger("ffmpeg_filter")
@@ -75,17 +76,6 @@ def _rate(text: str) -> Fraction:
     return value
 
 
-def parse_tile(text: str) -> int | tuple[int, int]:
-    try:
-        if "x" in text.lower():
-            w, h = text.lower().split("x", 1)
-            return int(h), int(w)
-        return int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--tile: {text!r} must be a size in pixels (256) or WxH (384x256), "
-                                         "0 = off") from exc
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (ffmpeg-style single-dash options ``-i -o -y -n -ss -to -t`` included)."""
     p = _Parser(prog="fmanet-ffmpeg", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -116,39 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="--live: FFmpeg demuxer/protocol option, repeatable, e.g. --input-option analyzeduration=0 "
                          "--input-option probesize=32 (start without probing delay)")
 
-    st = p.add_argument_group("streams and encoding")
-    st.add_argument("--enc", action="append", default=[], metavar="KEY=VALUE",
-                    help="encoder option, repeatable: --enc crf=16 --enc x265-params=aq-mode=3 (like -- -crf 16)")
-    st.add_argument("--no-audio", action="store_true", help="do not copy audio streams")
-    st.add_argument("--no-subs", action="store_true", help="do not copy subtitle streams")
-    st.add_argument("--no-metadata", action="store_true", help="drop container tags and chapters")
-    st.add_argument("--audio-codec", default="copy", metavar="CODEC",
-                    help="audio codec (default copy = bit-exact; e.g. aac when the container needs it)")
-    st.add_argument("--bitexact", action="store_true", help="byte-reproducible container (ffmpeg +bitexact flags)")
+    st = add_stream_options(p, "streams and encoding")
     st.add_argument("--no-preflight", dest="preflight", action="store_false",
                     help="skip the one-frame encoder check before processing")
 
-    en = p.add_argument_group("restoration")
-    en.add_argument("--scale", type=int, default=4, help="upscaling factor: 4 (default), 2, or 1 (deblur only)")
-    en.add_argument("--model", default=None,
-                    help="model family: fmanetpp (default), fmanetpp-causal (default with --live), fmanet")
-    en.add_argument("--preset", help="model size preset (paper, small, tiny; causal-small... for fmanetpp-causal); "
-                                     "default: the shipped model's")
-    en.add_argument("--weights", metavar="PATH|random",
-                    help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
-    en.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if available)")
-    en.add_argument("--precision", choices=("fp32", "fp16", "bf16"), help="default fp16 on cuda, fp32 on cpu")
-    en.add_argument("--tile", type=parse_tile, metavar="N|WxH", help="spatial tile size in input pixels (0 = off)")
-    en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
-    en.add_argument("--window", type=int, metavar="N", help="frames produced per window")
-    en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
+    add_restoration_options(
+        p, "restoration", model_default=None,
+        model_help="model family: fmanetpp (default), fmanetpp-causal (default with --live), fmanet",
+        preset_help="model size preset (paper, small, tiny; causal-small... for fmanetpp-causal); default: the "
+                    "shipped model's",
+        device_help="cuda, cuda:1 or cpu (default: cuda if available)",
+        tile_help="spatial tile size in input pixels (0 = off)")
 
-    ex = p.add_argument_group("exposure (per frame, as a fraction of the frame interval inside the model)")
-    ex.add_argument("--exposure", metavar="VALUE",
-                    help="clip exposure override: seconds (0.01), 1/x (1/100) or shutter angle (180deg)")
-    ex.add_argument("--exposure-from", choices=EXPOSURE_SOURCES, default="auto",
-                    help="metadata source (default auto: the best one found)")
-    ex.add_argument("--exposure-sidecar", metavar="PATH", help="CSV/JSON/SRT sidecar with per-frame exposure")
+    add_exposure_options(p, "exposure (per frame, as a fraction of the frame interval inside the model)",
+                         sidecar_help="CSV/JSON/SRT sidecar with per-frame exposure")
 
     rep = p.add_argument_group("progress and logging")
     rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
@@ -157,10 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds between JSON progress lines")
     rep.add_argument("--report", metavar="PATH", help="write a JSON run report (settings, per-frame exposure)")
     rep.add_argument("--dry-run", action="store_true", help="print the ffmpeg command and exit")
-    rep.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
-    rep.add_argument("-v", "--verbose", action="store_true", help="same as --log-level info")
-    rep.add_argument("-q", "--quiet", action="store_true", help="same as --log-level error")
-    rep.add_argument("--log-file", metavar="PATH", help="also write the log (debug level) to this file")
+    add_logging_options(rep)
     return p
 
 
@@ -181,13 +149,10 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> RunOpti
     return RunOptions(
         input=ns.input, output=ns.output, overwrite=bool(ns.overwrite),
         start_s=ns.start, to_s=ns.to, duration_s=ns.duration,
-        engine=EngineSettings(model=ns.model or ("fmanetpp-causal" if ns.live else "fmanetpp"), scale=ns.scale,
-                              preset=ns.preset, weights=ns.weights, device=ns.device, precision=ns.precision,
-                              window=ns.window, overlap=ns.overlap, tile=ns.tile, tile_overlap=ns.tile_overlap),
+        engine=engine_settings(ns, ns.model or ("fmanetpp-causal" if ns.live else "fmanetpp")),
         exposure=ns.exposure, exposure_from=ns.exposure_from, exposure_sidecar=ns.exposure_sidecar,
         fps=ns.fps, ffmpeg=ns.ffmpeg, user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
-        policy=StreamPolicy(audio=not ns.no_audio, subtitles=not ns.no_subs, metadata=not ns.no_metadata,
-                            audio_codec=ns.audio_codec),
+        policy=stream_policy(ns),
         progress=ns.progress, progress_interval=ns.progress_interval, dry_run=ns.dry_run,
         preflight=ns.preflight, report=ns.report, bitexact=ns.bitexact, live=ns.live, input_format=ns.input_format,
         input_options=_input_options(ns.input_option),

@@ -25,13 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..cli import parse_tile
-from ..command import StreamPolicy, enc_pairs_to_args
+from ..cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
+                           engine_settings, stream_policy)
 from ..cli_runtime import run_cli
+from ..command import enc_pairs_to_args
 from ..errors import EXIT_OK, InputError, UsageError
-from ..pipeline import EXPOSURE_SOURCES
 from ..progress import MODES as PROGRESS_MODES
-from ..restoring import EngineSettings
 from .inputs import FileJob, collect_jobs
 from .runner import FarmOptions, run_farm
 from .tasks import DEFAULT_OBJECT_STORE_MB, ClusterConfig
@@ -121,35 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"object store of the embedded Ray (default {DEFAULT_OBJECT_STORE_MB}; frames never go "
                          "through it)")
 
-    st = p.add_argument_group("streams and encoding (as fmanet-ffmpeg)")
-    st.add_argument("--enc", action="append", default=[], metavar="KEY=VALUE",
-                    help="encoder option, repeatable: --enc crf=16 (like -- -crf 16)")
-    st.add_argument("--no-audio", action="store_true", help="do not copy audio streams")
-    st.add_argument("--no-subs", action="store_true", help="do not copy subtitle streams")
-    st.add_argument("--no-metadata", action="store_true", help="drop container tags and chapters")
-    st.add_argument("--audio-codec", default="copy", metavar="CODEC", help="audio codec (default copy)")
-    st.add_argument("--bitexact", action="store_true", help="byte-reproducible containers (ffmpeg +bitexact)")
-
-    en = p.add_argument_group("restoration (as fmanet-ffmpeg)")
-    en.add_argument("--scale", type=int, default=4, help="upscaling factor: 4 (default), 2, or 1 (deblur only)")
-    en.add_argument("--model", default="fmanetpp", help="model family (default fmanetpp)")
-    en.add_argument("--preset", help="model size preset (paper, small, tiny); default: the shipped model's")
-    en.add_argument("--weights", metavar="PATH|random",
-                    help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
-    en.add_argument("--device", help="cuda or cpu for the workers (default: cuda when the task has a GPU)")
-    en.add_argument("--precision", choices=("fp32", "fp16", "bf16"), help="default fp16 on cuda, fp32 on cpu")
-    en.add_argument("--tile", type=parse_tile, metavar="N|WxH",
-                    help="spatial tile size in input pixels (0 = off); set it for results identical across "
-                         "machines with different free memory")
-    en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
-    en.add_argument("--window", type=int, metavar="N", help="frames produced per engine window")
-    en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
-
-    ex = p.add_argument_group("exposure (as fmanet-ffmpeg)")
-    ex.add_argument("--exposure", metavar="VALUE",
-                    help="exposure override for every input: seconds (0.01), 1/x (1/100) or angle (180deg)")
-    ex.add_argument("--exposure-from", choices=EXPOSURE_SOURCES, default="auto", help="metadata source")
-    ex.add_argument("--exposure-sidecar", metavar="PATH", help="per-frame exposure sidecar (one input only)")
+    add_stream_options(p, "streams and encoding (as fmanet-ffmpeg)")
+    add_restoration_options(
+        p, "restoration (as fmanet-ffmpeg)", model_default="fmanetpp",
+        model_help="model family: fmanetpp (default) or fmanet (the causal model does not suit chunks)",
+        preset_help="model size preset (paper, small, tiny); default: the shipped model's",
+        device_help="cuda or cpu for the workers (default: cuda when the task has a GPU)",
+        tile_help="spatial tile size in input pixels (0 = off); set it for results identical across machines "
+                  "with different free memory")
+    add_exposure_options(p, "exposure (as fmanet-ffmpeg)",
+                         sidecar_help="per-frame exposure sidecar (one input only)")
 
     rep = p.add_argument_group("progress and logging")
     rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
@@ -159,10 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--report", metavar="PATH",
                      help="JSON report with per-file status (default in folder mode: "
                           "OUT_FOLDER/fmanet-farm-report.json)")
-    rep.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
-    rep.add_argument("-v", "--verbose", action="store_true", help="same as --log-level info")
-    rep.add_argument("-q", "--quiet", action="store_true", help="same as --log-level error")
-    rep.add_argument("--log-file", metavar="PATH", help="also write the log (debug level) to this file")
+    add_logging_options(rep)
     return p
 
 
@@ -224,12 +201,9 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOpt
                          "farm chunk would reset; use fmanet-ffmpeg --live for it, or --model fmanetpp here")
     return FarmOptions(
         jobs=jobs, folder_mode=folder_mode, overwrite=bool(ns.overwrite),
-        engine=EngineSettings(model=ns.model, scale=ns.scale, preset=ns.preset, weights=ns.weights, device=ns.device,
-                              precision=ns.precision, window=ns.window, overlap=ns.overlap, tile=ns.tile,
-                              tile_overlap=ns.tile_overlap),
+        engine=engine_settings(ns, ns.model),
         user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
-        policy=StreamPolicy(audio=not ns.no_audio, subtitles=not ns.no_subs, metadata=not ns.no_metadata,
-                            audio_codec=ns.audio_codec),
+        policy=stream_policy(ns),
         bitexact=ns.bitexact, ffmpeg=ns.ffmpeg, exposure=ns.exposure, exposure_from=ns.exposure_from,
         exposure_sidecar=ns.exposure_sidecar,
         scene_cuts=read_scene_cuts(ns.scene_cuts, jobs) if ns.scene_cuts else {},
