@@ -24,11 +24,11 @@ import shlex
 import sys
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, NoReturn
+from typing import Any
 
 from .cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
                           engine_settings, stream_policy)
-from .cli_runtime import run_cli
+from .cli_runtime import UsageErrorParser, run_cli
 from .command import enc_pairs_to_args
 from .errors import EXIT_OK, UsageError
 from .pipeline import RunOptions, run
@@ -47,13 +47,6 @@ examples:
 
 exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
 """
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser that raises UsageError instead of exiting, so main() controls the exit code."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see fmanet-ffmpeg --help)")
 
 
 def _time(option: str) -> Any:
@@ -78,7 +71,8 @@ def _rate(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (ffmpeg-style single-dash options ``-i -o -y -n -ss -to -t`` included)."""
-    p = _Parser(prog="fmanet-ffmpeg", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = UsageErrorParser(prog="fmanet-ffmpeg", allow_abbrev=False,
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Joint video super-resolution and deblurring (FMA-Net++) of any file ffmpeg reads; "
                             "audio, subtitles, chapters, tags, colour and HDR metadata are kept.",
                 epilog=EPILOG)

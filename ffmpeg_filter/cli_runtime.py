@@ -13,11 +13,18 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, FilterError, Terminated, UsageError
 
 log = logging.getLogger(__name__)
+
+
+class UsageErrorParser(argparse.ArgumentParser):
+    """ArgumentParser that raises UsageError instead of exiting, so :func:`run_cli` controls the exit code."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 class _PrefixFormatter(logging.Formatter):

@@ -23,11 +23,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from ..cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
                            engine_settings, stream_policy)
-from ..cli_runtime import run_cli
+from ..cli_runtime import UsageErrorParser, run_cli
 from ..command import enc_pairs_to_args
 from ..errors import EXIT_OK, InputError, UsageError
 from ..progress import MODES as PROGRESS_MODES
@@ -48,11 +48,6 @@ exit codes: 0 all done, 1 a file failed, 2 bad usage, 130 interrupted (Ctrl-C), 
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see fmanet-farm --help)")
-
-
 def _positive_float(name: str) -> Any:
     def parse(text: str) -> float:
         try:
@@ -68,7 +63,7 @@ def _positive_float(name: str) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``fmanet-farm``."""
-    p = _Parser(prog="fmanet-farm", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = UsageErrorParser(prog="fmanet-farm", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="FMA-Net++ restoration of long videos or folders of videos, in chunks on Ray "
                             "(local or a cluster), resumable; output identical to fmanet-ffmpeg's frames.",
                 epilog=EPILOG)
