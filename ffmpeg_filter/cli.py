@@ -73,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (ffmpeg-style single-dash options ``-i -o -y -n -ss -to -t`` included)."""
     p = UsageErrorParser(prog="fmanet-ffmpeg", allow_abbrev=False,
                          formatter_class=argparse.RawDescriptionHelpFormatter,
-                description="Joint video super-resolution and deblurring (FMA-Net++) of any file ffmpeg reads; "
-                            "audio, subtitles, chapters, tags, colour and HDR metadata are kept.",
-                epilog=EPILOG)
+                         description="Joint video super-resolution and deblurring (FMA-Net++) of any file ffmpeg "
+                                     "reads; audio, subtitles, chapters, tags, colour and HDR metadata are kept.",
+                         epilog=EPILOG)
     io = p.add_argument_group("input and output")
     io.add_argument("-i", "--input", required=True, metavar="INPUT",
                     help="video file, image-sequence pattern (frame_%%06d.png), folder, or first image")
