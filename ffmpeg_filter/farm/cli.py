@@ -64,9 +64,9 @@ def _positive_float(name: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``fmanet-farm``."""
     p = UsageErrorParser(prog="fmanet-farm", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
-                description="FMA-Net++ restoration of long videos or folders of videos, in chunks on Ray "
-                            "(local or a cluster), resumable; output identical to fmanet-ffmpeg's frames.",
-                epilog=EPILOG)
+                         description="FMA-Net++ restoration of long videos or folders of videos, in chunks on Ray "
+                                     "(local or a cluster), resumable; output identical to fmanet-ffmpeg's frames.",
+                         epilog=EPILOG)
     io = p.add_argument_group("input and output")
     io.add_argument("-i", "--input", metavar="INPUT", help="a video file, or a folder of videos (folder mode)")
     io.add_argument("--input-list", metavar="FILE", help="a text file with one input path per line (folder mode)")
