@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from .cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
-                          engine_settings, stream_policy)
+                          engine_settings, split_passthrough, stream_policy)
 from .cli_runtime import UsageErrorParser, run_cli
 from .command import enc_pairs_to_args
 from .errors import EXIT_OK, UsageError
@@ -128,12 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     """Split ``argv`` at the first ``--`` (encoder options) and parse the rest."""
-    argv = list(argv)
-    if "--" in argv:
-        cut = argv.index("--")
-        ours, passthrough = argv[:cut], argv[cut + 1:]
-    else:
-        ours, passthrough = argv, []
+    ours, passthrough = split_passthrough(argv)
     ns = build_parser().parse_args(ours)
     return ns, passthrough
 

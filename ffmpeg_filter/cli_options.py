@@ -7,10 +7,20 @@ each tool's own ``cli.py``.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from .command import StreamPolicy
 from .pipeline import EXPOSURE_SOURCES
 from .restoring import EngineSettings
+
+
+def split_passthrough(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split ``argv`` at the first ``--``: (the tool's own options, encoder options passed to ffmpeg verbatim)."""
+    argv = list(argv)
+    if "--" in argv:
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1:]
+    return argv, []
 
 
 def parse_tile(text: str) -> int | tuple[int, int]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
-                           engine_settings, stream_policy)
+                           engine_settings, split_passthrough, stream_policy)
 from ..cli_runtime import UsageErrorParser, run_cli
 from ..command import enc_pairs_to_args
 from ..errors import EXIT_OK, InputError, UsageError
@@ -140,11 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     """Split ``argv`` at the first ``--`` (encoder options passed to ffmpeg verbatim) and parse the rest."""
-    argv = list(argv)
-    if "--" in argv:
-        cut = argv.index("--")
-        return build_parser().parse_args(argv[:cut]), argv[cut + 1:]
-    return build_parser().parse_args(argv), []
+    ours, passthrough = split_passthrough(argv)
+    return build_parser().parse_args(ours), passthrough
 
 
 def read_scene_cuts(path: str, jobs: list[FileJob]) -> dict[str, list[int]]:
