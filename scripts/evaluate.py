@@ -3,9 +3,15 @@
 
 Rows: SYN-ME levels 1..5 and SYN-RE; for each, the bicubic-upsampled input (baseline) and the model. SYN-RE is run
 twice: with the true per-frame exposure (metadata path) and with the ETE alone (exposure unknown). Prints a table
-and writes JSON.
+and writes JSON. ``ms/frame`` is the engine's wall time per output frame on this machine (whole clip in memory for
+the bidirectional model, frame by frame for the causal one).
 
     python scripts/evaluate.py --weights models/fmanetpp_small_x4.safetensors --size small --json eval.json
+
+Several ``--weights`` share one table (rows named by their cards), e.g. the causal model beside the bidirectional
+one; each card's model family (``fmanetpp``, ``fmanetpp-causal``, ``fmanet``) is read from the card:
+
+    python scripts/evaluate.py --weights fmanetpp_small_x4 --weights fmanetpp_causal_small_x4 --benchmarks syn-me-5,syn-re
 """
 from __future__ import annotations
 
@@ -38,11 +44,22 @@ def scores(out: np.ndarray, gt: np.ndarray, border: int) -> dict[str, float]:
     return {"psnr": psnr(out, gt, border), "ssim": ssim(out, gt, border), "tof": tof(out, gt, border)}
 
 
-def evaluate(engine, size: str, seed: int, benchmarks: tuple[str, ...], max_clips: int | None,
+def timed_restore(engine, lr: np.ndarray, exposure: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """The engine's output for ``lr`` [T, H, W, 3] and its wall time in milliseconds per frame."""
+    t0 = time.perf_counter()
+    out = engine.restore(lr, exposure)
+    return out, 1000.0 * (time.perf_counter() - t0) / len(lr)
+
+
+def evaluate(engines: dict, size: str, seed: int, benchmarks: tuple[str, ...], max_clips: int | None,
              border: int = 4) -> dict[str, dict[str, dict[str, float]]]:
-    """Average metrics per benchmark and method over the benchmark's clips."""
+    """Average metrics per benchmark and method over the benchmark's clips.
+
+    ``engines`` maps a label ("model", or a card name) to an Engine; every engine runs on the same clips, SYN-RE also
+    with the ETE alone (row "<label> (ETE only)"). One bicubic row per benchmark is the baseline."""
     from vs_fmanet.data import benchmark
 
+    scale = next(iter(engines.values())).scale
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name in benchmarks:
         acc: dict[str, list[dict[str, float]]] = {}
@@ -51,12 +68,16 @@ def evaluate(engine, size: str, seed: int, benchmarks: tuple[str, ...], max_clip
                 break
             lr, gt = to_hwc(clip["lr"]), to_hwc(clip["gt"])
             exposure = torch.as_tensor(clip["exposure"]).double().numpy()
-            runs = {"bicubic": bicubic_upscale(lr, engine.scale),
-                    "model": engine.restore(lr, exposure)}
-            if name == "syn-re":
-                runs["model (ETE only)"] = engine.restore(lr, None)
-            for method, out in runs.items():
-                acc.setdefault(method, []).append(scores(out, gt, border))
+            runs = {"bicubic": (bicubic_upscale(lr, scale), None)}
+            for label, engine in engines.items():
+                runs[label] = timed_restore(engine, lr, exposure)
+                if name == "syn-re":
+                    runs[f"{label} (ETE only)"] = timed_restore(engine, lr, None)
+            for method, (out, ms) in runs.items():
+                row = scores(out, gt, border)
+                if ms is not None:
+                    row["ms_per_frame"] = ms
+                acc.setdefault(method, []).append(row)
         results[name] = {m: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for m, rs in acc.items()}
         results[name]["clips"] = {"count": float(len(next(iter(acc.values()))))}
     return results
@@ -85,20 +106,42 @@ def write_side_by_side(engine, path: str, size: str, seed: int, fmanet_weights: 
 
 
 def format_table(results: dict) -> str:
-    lines = [f"{'benchmark':<10} {'method':<18} {'PSNR':>7} {'SSIM':>7} {'tOF':>7} {'dPSNR':>7}"]
+    width = max([18] + [len(m) for methods in results.values() for m in methods])
+    lines = [f"{'benchmark':<10} {'method':<{width}} {'PSNR':>7} {'SSIM':>7} {'tOF':>7} {'dPSNR':>7} {'ms/frame':>9}"]
     for name, methods in results.items():
         base = methods["bicubic"]["psnr"]
         for method, m in methods.items():
             if method == "clips":
                 continue
-            lines.append(f"{name:<10} {method:<18} {m['psnr']:7.2f} {m['ssim']:7.4f} {m['tof']:7.3f} "
-                         f"{m['psnr'] - base:+7.2f}")
+            ms = f"{m['ms_per_frame']:9.1f}" if "ms_per_frame" in m else f"{'-':>9}"
+            lines.append(f"{name:<10} {method:<{width}} {m['psnr']:7.2f} {m['ssim']:7.4f} {m['tof']:7.3f} "
+                         f"{m['psnr'] - base:+7.2f} {ms}")
     return "\n".join(lines)
+
+
+def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str) -> dict:
+    """One Engine per ``--weights`` (model family from its card), labelled "model" when there is one, else by card
+    name; no ``--weights``: the shipped default FMA-Net++ for ``scale``."""
+    from vs_fmanet.engine import Engine
+    from vs_fmanet.engine.weights import card_for_weights
+
+    if not weights:
+        return {"model": Engine(scale=scale, device=device, precision=precision)}
+    engines = {}
+    for w in weights:
+        card = card_for_weights(w)
+        label = "model" if len(weights) == 1 else card.name
+        if label in engines:
+            raise SystemExit(f"evaluate.py: --weights {w!r} names card {card.name!r} twice")
+        engines[label] = Engine(model=card.model, scale=scale, weights=w, device=device, precision=precision)
+    return engines
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default=None, help="weights file (default: the shipped model for --scale)")
+    ap.add_argument("--weights", action="append", default=None,
+                    help="weights: a card .json, .safetensors or card name (default: the shipped model for --scale); "
+                         "repeat to compare several in one table")
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--size", choices=("small", "full"), default="small")
     ap.add_argument("--seed", type=int, default=0)
@@ -115,35 +158,39 @@ def main(argv: list[str] | None = None) -> int:
                     help="also store the table under 'evaluation' in the weights' model card")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    from vs_fmanet.engine import Engine
-
-    engine = Engine(scale=args.scale, weights=args.weights, device=args.device, precision=args.precision)
+    engines = build_engines(args.weights, args.scale, args.device, args.precision)
     t0 = time.time()
-    results = evaluate(engine, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
+    results = evaluate(engines, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
     table = format_table(results)
     print(table)
-    payload = {"weights": args.weights, "engine": engine.describe(), "size": args.size, "seed": args.seed,
-               "seconds": time.time() - t0, "results": results}
+    payload = {"weights": args.weights, "engines": {k: e.describe() for k, e in engines.items()}, "size": args.size,
+               "seed": args.seed, "seconds": time.time() - t0, "results": results}
     if args.json:
         Path(args.json).write_text(json.dumps(payload, indent=1, default=str) + "\n")
     if args.record_card:
-        record_in_card(engine.describe(), args, results)
+        for label, engine in engines.items():
+            record_in_card(engine, label, args, results)
     if args.side_by_side:
-        shown = write_side_by_side(engine, args.side_by_side, args.size, args.seed, args.fmanet_weights)
+        first = next(iter(engines.values()))
+        shown = write_side_by_side(first, args.side_by_side, args.size, args.seed, args.fmanet_weights)
         print("side by side (PSNR, whole clip): " + ", ".join(f"{k} {v:.2f} dB" for k, v in shown.items()))
     return 0
 
 
-def record_in_card(described: dict, args: argparse.Namespace, results: dict) -> None:
-    """Add this evaluation to the model card of the weights used (the weights file and its sha256 are untouched)."""
-    from vs_fmanet.engine.weights import resolve_card
-
-    card = resolve_card(args.weights, "fmanetpp", args.scale, None)
+def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) -> None:
+    """Add this evaluation to the model card of the weights behind ``engine`` (the weights file and its sha256 are
+    untouched): the bicubic rows and this engine's rows (stored as "model" / "model (ETE only)")."""
+    card = engine.card
+    if card is None:
+        return
     data = json.loads(card.card_path.read_text())
     key = f"{args.size}-seed{args.seed}-{args.precision}"
+    own = {"bicubic": "bicubic", label: "model", f"{label} (ETE only)": "model (ETE only)", "clips": "clips"}
     data.setdefault("evaluation", {})[key] = {
-        "command": "python scripts/evaluate.py " + " ".join(sys.argv[1:]), "device": described.get("device"),
-        "results": {name: {m: {k: round(v, 4) for k, v in vals.items()} for m, vals in methods.items()}
+        "command": "python scripts/evaluate.py " + " ".join(sys.argv[1:]),
+        "device": engine.describe().get("device"),
+        "results": {name: {own[m]: {k: round(v, 4) for k, v in vals.items()}
+                           for m, vals in methods.items() if m in own}
                     for name, methods in results.items()}}
     tmp = card.card_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")

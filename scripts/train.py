@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export", action="store_true", help="write models/<name>.safetensors + card at the end")
     ap.add_argument("--export-only", action="store_true", help="export the work-directory checkpoint and stop")
     ap.add_argument("--log-json", default=None, help="append JSON lines of losses/throughput here")
+    ap.add_argument("--init-from", default=None, metavar="CARD",
+                    help="when starting from scratch, copy every tensor whose name and shape match from these "
+                         "weights (a model card .json), e.g. the bidirectional model's for a causal run")
     args = ap.parse_args(argv)
     args.model = "fmanetpp-causal" if args.causal else "fmanetpp"
     if args.causal and not args.preset.startswith("causal-"):
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         progress.update(st["progress"])
         wall = st.get("wall_seconds", 0.0)
         sampler_state = st.get("sampler")
+        args.init_from = st.get("init_from")
         log.info("resumed from %s: %s", work, progress)
     elif shipped.exists():
         load_into(model, shipped)
@@ -125,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         progress.update(st.get("progress", {}))
         wall = st.get("wall_seconds", 0.0)
         sampler_state = st.get("sampler")
+        args.init_from = st.get("init_from")
         log.info("resumed from shipped weights %s (optimizer state restarts): %s", shipped, progress)
+    elif args.init_from:
+        copied, total = init_matching(model, Path(args.init_from))
+        log.info("initialised %d of %d parameters from %s (matching names and shapes)", copied, total,
+                 args.init_from)
     log.info("parameters: %s", count_parameters(model))
     if args.export_only:
         sampler_state = sampler_state or {}
@@ -216,13 +225,25 @@ def load_into(model: torch.nn.Module, card_path: Path) -> None:
     model.load_state_dict({k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}, strict=True)
 
 
+def init_matching(model: torch.nn.Module, card_path: Path) -> tuple[int, int]:
+    """Copy into ``model`` every tensor of the (sha256-checked) weights behind ``card_path`` whose name and shape
+    match; the rest keep their initialisation. Returns (parameters copied, parameters in ``model``)."""
+    state = load_state_dict(read_model_card(card_path))
+    own = model.state_dict()
+    matching = {k: v.to(own[k].dtype) for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise SystemExit(f"train.py: --init-from {card_path}: no tensor matches this model's names and shapes")
+    model.load_state_dict(matching, strict=False)
+    return sum(v.numel() for v in matching.values()), sum(v.numel() for v in own.values())
+
+
 def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, args, stage: str) -> None:
     """fp32 weights + Adam state + progress in the work directory (not shipped)."""
     save_weights(model.state_dict(), work / "model.safetensors", preset=args.preset, scale=args.scale,
                  name=f"{args.name}-checkpoint", dtype=torch.float32, overwrite=True, model=args.model)
     save_optimizer(opt, work / f"optim_{stage}.safetensors")
     state = {"progress": progress, "wall_seconds": wall, "preset": args.preset, "scale": args.scale,
-             "seed": args.seed, "sampler": sampler.state_dict()}
+             "seed": args.seed, "sampler": sampler.state_dict(), "init_from": args.init_from}
     tmp = work / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=1) + "\n")
     tmp.replace(work / "state.json")
@@ -239,7 +260,7 @@ def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_s
                  "training": {"progress": progress, "wall_seconds": round(wall), "device": str(args.device),
                               "seed": args.seed, "sampler": sampler_state, "batch": args.batch,
                               "frames": args.frames, "lr_size": args.lr_size, "meta_keep": args.meta_keep,
-                              "plan": args.plan,
+                              "plan": args.plan, "init_from": args.init_from and Path(args.init_from).name,
                               "data": "vs_fmanet.data.TrainingSampler(split='train'): synthetic multi-exposure "
                                       "clips (see vs_fmanet/data/README.md)"}})
     save_weights(model.state_dict(), models_dir / f"{args.name}.safetensors", preset=args.preset,

@@ -32,3 +32,28 @@ def test_evaluate_writes_table_json_and_card(tmp_path: Path) -> None:
     assert "FMA-Net (random weights)" in proc.stdout and (tmp_path / "sbs.png").stat().st_size > 0
     recorded = json.loads(card.read_text())["evaluation"]["small-seed0-fp32"]["results"]
     assert recorded["syn-me-5"]["bicubic"]["psnr"] == round(results["syn-me-5"]["bicubic"]["psnr"], 4)
+
+
+def test_evaluate_puts_the_causal_model_beside_the_bidirectional_one(tmp_path: Path) -> None:
+    from vs_fmanet.model.causal import build_causal_model
+
+    torch.manual_seed(0)
+    bidi = save_weights(build_model("tiny").state_dict(), tmp_path / "bidi.safetensors", preset="tiny", scale=4,
+                        name="bidi")
+    causal = save_weights(build_causal_model("causal-tiny").state_dict(), tmp_path / "live.safetensors",
+                          preset="causal-tiny", scale=4, name="live", model="fmanetpp-causal")
+    out = tmp_path / "eval.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(bidi),
+                           "--weights", str(causal), "--benchmarks", "syn-re", "--max-clips", "1", "--device", "cpu",
+                           "--json", str(out), "--record-card"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text())["results"]["syn-re"]
+    assert set(rows) == {"bicubic", "bidi", "bidi (ETE only)", "live", "live (ETE only)", "clips"}
+    assert rows["bidi"]["ms_per_frame"] > 0 and rows["live"]["ms_per_frame"] > 0
+    assert "ms_per_frame" not in rows["bicubic"]
+    assert rows["bidi"]["psnr"] != rows["live"]["psnr"]
+    assert "syn-re     live (ETE only)" in proc.stdout
+    for card, label in ((bidi, "bidi"), (causal, "live")):
+        recorded = json.loads(card.read_text())["evaluation"]["small-seed0-fp32"]["results"]["syn-re"]
+        assert set(recorded) == {"bicubic", "model", "model (ETE only)", "clips"}
+        assert recorded["model"]["psnr"] == round(rows[label]["psnr"], 4)

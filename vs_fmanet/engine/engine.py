@@ -30,7 +30,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, auto_tile, bytes_per_pixel_frame, make_tiles
-from .weights import RANDOM, RANDOM_SEED, resolve_card, shared_network
+from .weights import RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,11 @@ class Engine:
     def model_name(self) -> str:
         """The weights' name from the model card, or ``random-<preset>``."""
         return self._card.name if self._card else f"{RANDOM}-{self._preset}"
+
+    @property
+    def card(self) -> ModelCard | None:
+        """The model card of the loaded weights (None for ``weights="random"``)."""
+        return self._card
 
     @property
     def device(self) -> torch.device:

@@ -136,6 +136,30 @@ def find_default_card(model: str, scale: int, preset: str | None = None) -> Mode
                        "with one of them, preset= to narrow the choice, or mark one card with \"default\": true")
 
 
+def card_for_weights(weights: str | os.PathLike) -> ModelCard:
+    """The model card named by a ``weights`` argument: a card ``.json``, a ``.safetensors`` with its card next to it
+    (same stem), or a bare card name looked up in :func:`models_dirs`. Its model, preset and scale are not checked."""
+    path = Path(weights).expanduser()
+    if path.suffix == ".json":
+        card = read_model_card(path)
+    elif path.suffix == ".safetensors":
+        if not path.exists():
+            raise WeightsError(f"Engine: weights file {path} does not exist")
+        card = read_model_card(path.with_suffix(".json"))
+        if card.file.resolve() != path.resolve():
+            raise WeightsError(f"Engine: model card {card.card_path} describes {card.file}, not {path}")
+    elif path.suffix == "" and not path.exists() and os.sep not in str(weights):
+        matches = [d / f"{weights}.json" for d in models_dirs() if (d / f"{weights}.json").is_file()]
+        if not matches:
+            raise WeightsError(f"Engine: no model card named {str(weights)!r}.json in "
+                               f"{', '.join(str(d) for d in models_dirs())}")
+        card = read_model_card(matches[0])
+    else:
+        raise WeightsError(f"Engine: weights={str(weights)!r} is neither a model card (.json), a .safetensors "
+                           "file with its card, a card name, None nor 'random'")
+    return card
+
+
 def resolve_card(weights: str | os.PathLike | None, model: str, scale: int, preset: str | None) -> ModelCard | None:
     """The card for a ``weights`` argument; None means ``weights="random"``.
 
@@ -149,27 +173,7 @@ def resolve_card(weights: str | os.PathLike | None, model: str, scale: int, pres
             raise ValueError("Engine: weights='random' needs an explicit preset= ('tiny', 'small' or 'paper'); "
                              "random weights are for tests only and restore nothing")
         return None
-    if weights is None:
-        card = find_default_card(model, scale, preset)
-    else:
-        path = Path(weights).expanduser()
-        if path.suffix == ".json":
-            card = read_model_card(path)
-        elif path.suffix == ".safetensors":
-            if not path.exists():
-                raise WeightsError(f"Engine: weights file {path} does not exist")
-            card = read_model_card(path.with_suffix(".json"))
-            if card.file.resolve() != path.resolve():
-                raise WeightsError(f"Engine: model card {card.card_path} describes {card.file}, not {path}")
-        elif path.suffix == "" and not path.exists() and os.sep not in str(weights):
-            matches = [d / f"{weights}.json" for d in models_dirs() if (d / f"{weights}.json").is_file()]
-            if not matches:
-                raise WeightsError(f"Engine: no model card named {str(weights)!r}.json in "
-                                   f"{', '.join(str(d) for d in models_dirs())}")
-            card = read_model_card(matches[0])
-        else:
-            raise WeightsError(f"Engine: weights={str(weights)!r} is neither a model card (.json), a .safetensors "
-                               "file with its card, a card name, None nor 'random'")
+    card = find_default_card(model, scale, preset) if weights is None else card_for_weights(weights)
     if card.model != model:
         raise WeightsError(f"Engine: {card.card_path} is for model {card.model!r}, but model={model!r} was asked")
     if card.scale != scale:

@@ -1,0 +1,87 @@
+"""scripts/train.py: the three stages run, a run resumes where the last one stopped (also after its time limit), the
+export is a checked fp16 card the engine loads, and --init-from warm-starts another model from matching tensors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vs_fmanet.engine import Engine, save_weights
+from vs_fmanet.engine.weights import load_state_dict, read_model_card
+from vs_fmanet.model import build_model
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_RUN = ["--preset", "tiny", "--batch", "2", "--frames", "4", "--lr-size", "16", "--device", "cpu"]
+
+
+def train(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp / "work"),
+           "--models", str(tmp / "models"), *TINY_RUN, *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def card_training(path: Path) -> dict:
+    return json.loads(path.read_text())["training"]
+
+
+def test_stages_resume_and_export(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    train(tmp_path, "--name", "t", "--plan", "ete:2,degradation:2,joint:2", "--export", "--log-json", str(log))
+    card = tmp_path / "models" / "t.json"
+    rec = card_training(card)
+    assert rec["progress"] == {"ete": 2, "degradation": 2, "joint": 2}
+    assert rec["plan"] == "ete:2,degradation:2,joint:2" and rec["sampler"]["next_clip"] > 0
+    stages = [json.loads(line)["stage"] for line in log.read_text().splitlines()]
+    assert stages == ["ete", "degradation", "joint"]
+    for name in ("model.safetensors", "state.json", "optim_ete.safetensors", "optim_degradation.safetensors",
+                 "optim_joint.safetensors"):
+        assert (tmp_path / "work" / "t" / name).is_file(), name
+    first = load_state_dict(read_model_card(card))
+    assert all(v.dtype == torch.float16 for v in first.values() if v.is_floating_point())
+
+    # the engine loads the export by its card (sha256 checked) and restores
+    eng = Engine(weights=str(card), device="cpu", precision="fp32")
+    out = eng.restore(np.random.default_rng(0).random((3, 12, 12, 3), dtype=np.float32))
+    assert out.shape == (3, 48, 48, 3) and np.isfinite(out).all()
+
+    # a longer plan continues from the work directory instead of starting over
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:2,degradation:2,joint:4", "--export")
+    assert "resumed from" in proc.stderr and "stage ete" not in proc.stderr and "stage joint: step 2/4" in proc.stderr
+    assert card_training(card)["progress"]["joint"] == 4
+    second = load_state_dict(read_model_card(card))
+    assert any(not torch.equal(first[k], second[k]) for k in first)
+    # ETE is frozen after its stage: the joint steps leave it untouched
+    assert all(torch.equal(first[k], second[k]) for k in first if k.startswith("exposure_code.ete."))
+
+
+def test_time_limit_stops_with_a_resumable_checkpoint(tmp_path: Path) -> None:
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:3,degradation:0,joint:0", "--time-limit", "0")
+    assert "(time limit)" in proc.stderr
+    state = json.loads((tmp_path / "work" / "t" / "state.json").read_text())
+    assert state["progress"]["ete"] == 1
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:3,degradation:0,joint:0")
+    assert "stage ete: step 1/3" in proc.stderr
+    assert json.loads((tmp_path / "work" / "t" / "state.json").read_text())["progress"]["ete"] == 3
+
+
+def test_init_from_copies_matching_tensors_into_the_causal_model(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    source = save_weights(build_model("tiny").state_dict(), tmp_path / "src.safetensors", preset="tiny", scale=4)
+    proc = train(tmp_path, "--name", "c", "--causal", "--init-from", str(source), "--export-only")
+    assert "initialised" in proc.stderr
+    card = tmp_path / "models" / "c.json"
+    assert read_model_card(card).model == "fmanetpp-causal" and read_model_card(card).preset == "causal-tiny"
+    assert card_training(card)["init_from"] == "src.json"
+    src, got = load_state_dict(read_model_card(source)), load_state_dict(read_model_card(card))
+    shared = [k for k in got if k in src and src[k].shape == got[k].shape]
+    assert any(k.startswith("exposure_code.ete.") for k in shared) and len(shared) < len(got)
+    for k in shared:
+        assert torch.allclose(got[k].float(), src[k].float(), atol=1e-3), k
