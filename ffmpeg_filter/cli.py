@@ -26,13 +26,13 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from .cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
-                          engine_settings, split_passthrough, stream_policy)
+from .cli_options import (add_exposure_options, add_logging_options, add_progress_options,
+                          add_restoration_options, add_stream_options, engine_settings, split_passthrough,
+                          stream_policy)
 from .cli_runtime import UsageErrorParser, run_cli
 from .command import enc_pairs_to_args
 from .errors import EXIT_OK, UsageError
 from .pipeline import RunOptions, run
-from .progress import MODES as PROGRESS_MODES
 from .timespec import parse_time
 
 log = logging.getLogger("ffmpeg_filter")
@@ -115,12 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_exposure_options(p, "exposure (per frame, as a fraction of the frame interval inside the model)",
                          sidecar_help="CSV/JSON/SRT sidecar with per-frame exposure")
 
-    rep = p.add_argument_group("progress and logging")
-    rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
-                     help="auto (bar on a terminal), bar, json (JSON lines on stderr), none")
-    rep.add_argument("--progress-interval", type=float, default=0.5, metavar="S",
-                     help="seconds between JSON progress lines")
-    rep.add_argument("--report", metavar="PATH", help="write a JSON run report (settings, per-frame exposure)")
+    rep = add_progress_options(p, "progress and logging", interval_help="seconds between JSON progress lines",
+                               report_help="write a JSON run report (settings, per-frame exposure)")
     rep.add_argument("--dry-run", action="store_true", help="print the ffmpeg command and exit")
     add_logging_options(rep)
     return p

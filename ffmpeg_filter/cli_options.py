@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .command import StreamPolicy
 from .pipeline import EXPOSURE_SOURCES
+from .progress import MODES as PROGRESS_MODES
 from .restoring import EngineSettings
 
 
@@ -74,6 +75,18 @@ def add_exposure_options(p: argparse.ArgumentParser, title: str, *, sidecar_help
     ex.add_argument("--exposure-from", choices=EXPOSURE_SOURCES, default="auto",
                     help="metadata source (default auto: the best one found)")
     ex.add_argument("--exposure-sidecar", metavar="PATH", help=sidecar_help)
+
+
+def add_progress_options(p: argparse.ArgumentParser, title: str, *, interval_help: str,
+                         report_help: str) -> argparse._ArgumentGroup:
+    """--progress, --progress-interval (seconds) and --report (a JSON file) in a new group, returned so the tool
+    can add its own options and then :func:`add_logging_options` to it."""
+    rep = p.add_argument_group(title)
+    rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                     help="auto (bar on a terminal), bar, json (JSON lines on stderr), none")
+    rep.add_argument("--progress-interval", type=float, default=0.5, metavar="S", help=interval_help)
+    rep.add_argument("--report", metavar="PATH", help=report_help)
+    return rep
 
 
 def add_logging_options(group: argparse._ArgumentGroup) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import struct
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -170,18 +171,8 @@ class HdrStaticMetadata:
         """``key=value`` items for ``-x265-params`` (chromaticity in 1/50000, luminance in 1/10000 cd/m²)."""
         items: list[str] = []
         if self.has_mastering_display:
-            assert self.primaries is not None and self.white_point is not None
-            (rx, ry), (gx, gy), (bx, by) = self.primaries
-            wx, wy = self.white_point
-
-            def c(v: Fraction) -> int:
-                return round(v * 50000)
-
-            def lum(v: Fraction | None) -> int:
-                return round((v or 0) * 10000)
-
-            items.append(f"master-display=G({c(gx)},{c(gy)})B({c(bx)},{c(by)})R({c(rx)},{c(ry)})"
-                         f"WP({c(wx)},{c(wy)})L({lum(self.max_luminance)},{lum(self.min_luminance)})")
+            items.append("master-display=" + self._mastering_display(lambda v: round(v * 50000),
+                                                                     lambda v: round((v or 0) * 10000)))
         if self.has_content_light:
             items.append(f"max-cll={self.max_cll},{self.max_fall}")
         if items:
@@ -192,18 +183,22 @@ class HdrStaticMetadata:
         """``key=value`` items for ``-svtav1-params`` (chromaticity and luminance as decimals)."""
         items: list[str] = []
         if self.has_mastering_display:
-            assert self.primaries is not None and self.white_point is not None
-            (rx, ry), (gx, gy), (bx, by) = self.primaries
-            wx, wy = self.white_point
+            def f(v: Fraction | None) -> str:
+                return f"{float(v or 0):.4f}"
 
-            def f(v: Fraction | None, digits: int = 4) -> str:
-                return f"{float(v or 0):.{digits}f}"
-
-            items.append(f"mastering-display=G({f(gx)},{f(gy)})B({f(bx)},{f(by)})R({f(rx)},{f(ry)})"
-                         f"WP({f(wx)},{f(wy)})L({f(self.max_luminance)},{f(self.min_luminance)})")
+            items.append("mastering-display=" + self._mastering_display(f, f))
         if self.has_content_light:
             items.append(f"content-light={self.max_cll},{self.max_fall}")
         return items
+
+    def _mastering_display(self, chroma: Callable[[Fraction], Any], lum: Callable[[Fraction | None], Any]) -> str:
+        """``G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)``: the ST 2086 value as both encoders spell it, each
+        chromaticity written by ``chroma`` and each luminance (cd/m², None = 0) by ``lum``."""
+        assert self.primaries is not None and self.white_point is not None
+        (rx, ry), (gx, gy), (bx, by) = self.primaries
+        wx, wy = self.white_point
+        return (f"G({chroma(gx)},{chroma(gy)})B({chroma(bx)},{chroma(by)})R({chroma(rx)},{chroma(ry)})"
+                f"WP({chroma(wx)},{chroma(wy)})L({lum(self.max_luminance)},{lum(self.min_luminance)})")
 
     def as_dict(self) -> dict[str, Any]:
         def fl(v: Any) -> Any:

@@ -398,7 +398,7 @@ def check_live_options(opts: Any) -> None:
 def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
     """Restore the live input ``opts.input`` into ``opts.output`` (see the module docstring); returns the
     :class:`.pipeline.RunReport`. Raises :class:`FilterError` subclasses like :func:`.pipeline.run`."""
-    from .pipeline import RunReport, _describe, _write_report, abort_run
+    from .pipeline import RunReport, _describe, _write_report, abort_run, finish_run
 
     t_start = time.monotonic()
     check_live_options(opts)
@@ -455,11 +455,8 @@ def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
         if temp_target is not None:
             atomic.commit_file(temp_target, output, overwrite=opts.overwrite)
             temp_target = None
-        report.frames = done
-        report.wall_s = round(time.monotonic() - t_start, 3)
-        report.fps = round(report.frames / progress.elapsed, 3) if progress.elapsed > 0 else 0.0
         report.latency = lat = _latency_summary(latencies)
-        progress.close("done", exit_code=0, output=opts.output)
+        finish_run(report, progress, t_start, done, opts.output)
         log.info("live: %d frames, %.2f frames/s; latency per frame (decoded -> to the encoder) mean %.1f ms, "
                  "p95 %.1f ms, max %.1f ms", report.frames, report.fps, lat["mean_ms"], lat["p95_ms"], lat["max_ms"])
         _write_report(opts.report, report)

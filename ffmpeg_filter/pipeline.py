@@ -301,10 +301,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
             assert temp_target is not None
             atomic.commit_file(temp_target, output, overwrite=opts.overwrite)
             temp_target = None
-        wall = time.monotonic() - t_start
-        report.wall_s = round(wall, 3)
-        report.fps = round(done / progress.elapsed, 3) if progress.elapsed > 0 else 0.0
-        progress.close("done", exit_code=0, output=opts.output)
+        wall = finish_run(report, progress, t_start, done, opts.output)
         log.info("done: %d frames in %.1f s (%.2f frames/s restoring+encoding, %.1f s total)", done,
                  progress.elapsed, report.fps, wall)
         _write_report(opts.report, report)
@@ -344,6 +341,18 @@ def _preflight(cmd: Any, info: SourceInfo, encoder_output: str, out_w: int, out_
     except BaseException:
         enc.abort()
         raise
+
+
+def finish_run(report: RunReport, progress: Progress, t_start: float, frames: int, output: str) -> float:
+    """After a successful run: record in ``report`` the ``frames`` written, the wall seconds since ``t_start``
+    (a ``time.monotonic()`` reading) and the frames/s since the progress report started, then close the
+    progress report as done. Returns the wall seconds (unrounded)."""
+    wall = time.monotonic() - t_start
+    report.frames = frames
+    report.wall_s = round(wall, 3)
+    report.fps = round(frames / progress.elapsed, 3) if progress.elapsed > 0 else 0.0
+    progress.close("done", exit_code=0, output=output)
+    return wall
 
 
 def abort_run(enc: EncoderProcess | None, progress: Progress | None, exc: BaseException) -> None:

@@ -17,17 +17,10 @@ from .atomic import commit_file, discard, temp_path_for
 from .binary import find_ffmpeg
 from .encode import run_ffmpeg
 from .errors import OutputError
+from .subtitles import srt_time
 
 HDR10_MASTER_DISPLAY = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
 HDR10_MAX_CLL = "1000,400"
-
-
-def _srt_time(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
 
 def _frame_times(frames: int, rate: Fraction, vfr: bool) -> list[float]:
@@ -114,7 +107,7 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
             else:
                 cues = [(float(s), min(float(s) + 1.0, duration), f"Subtitle {k + 1}")
                         for k, s in enumerate(range(max(1, round(duration))))]
-            srt.write_text("".join(f"{k + 1}\r\n{_srt_time(a)} --> {_srt_time(b)}\r\n{text}\r\n\r\n"
+            srt.write_text("".join(f"{k + 1}\r\n{srt_time(a)} --> {srt_time(b)}\r\n{text}\r\n\r\n"
                                    for k, (a, b, text) in enumerate(cues)), encoding="utf-8")
             streams.append(ffmpeg_python.input(str(srt))["s"])
             kwargs.update({"c:s": "mov_text" if out.suffix.lower() in (".mp4", ".mov", ".m4v") else "srt",

@@ -20,20 +20,24 @@ log = logging.getLogger(__name__)
 TEXT_CODECS = {"subrip", "srt", "mov_text", "webvtt", "text", "ass", "ssa"}
 
 
-def _srt_time(seconds: float) -> str:
-    ms = max(0, int(round(seconds * 1000)))
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
+def srt_time(seconds: float) -> str:
+    """SRT cue time ``HH:MM:SS,mmm`` of ``seconds`` (rounded to the millisecond; negative times read 0)."""
+    h, m, s, ms = _clock(seconds, 1000)
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
 
 def _ass_time(seconds: float) -> str:
-    cs = max(0, int(round(seconds * 100)))
-    h, rem = divmod(cs, 360_000)
-    m, rem = divmod(rem, 6000)
-    s, cs = divmod(rem, 100)
+    h, m, s, cs = _clock(seconds, 100)
     return f"{h:d}:{m:02d}:{s:02d}.{cs:02d}"
+
+
+def _clock(seconds: float, ticks: int) -> tuple[int, int, int, int]:
+    """(hours, minutes, seconds, ticks) of ``seconds`` rounded to 1/``ticks`` s; negative times read 0."""
+    n = max(0, int(round(seconds * ticks)))
+    h, rem = divmod(n, 3600 * ticks)
+    m, rem = divmod(rem, 60 * ticks)
+    s, frac = divmod(rem, ticks)
+    return h, m, s, frac
 
 
 def _cue_text(codec: str, payload: bytes) -> str:
@@ -83,7 +87,7 @@ def write_trimmed_subtitles(source: str, ordinal: int, codec: str, trim: Trim, c
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
         path = target_dir / f"subs_{ordinal}.srt"
-        path.write_text("".join(f"{k + 1}\n{_srt_time(a)} --> {_srt_time(b)}\n{text}\n\n"
+        path.write_text("".join(f"{k + 1}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n\n"
                                 for k, (a, b, text) in enumerate(cues)), encoding="utf-8")
     log.debug("subtitle stream %d: %d cues in the cut -> %s", ordinal, len(cues), path.name)
     return path

@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..cli_options import (add_exposure_options, add_logging_options, add_restoration_options, add_stream_options,
-                           engine_settings, split_passthrough, stream_policy)
+from ..cli_options import (add_exposure_options, add_logging_options, add_progress_options,
+                           add_restoration_options, add_stream_options, engine_settings, split_passthrough,
+                           stream_policy)
 from ..cli_runtime import UsageErrorParser, run_cli
 from ..command import enc_pairs_to_args
 from ..errors import EXIT_OK, InputError, UsageError
-from ..progress import MODES as PROGRESS_MODES
 from .inputs import FileJob, collect_jobs
 from .runner import FarmOptions, run_farm
 from .tasks import DEFAULT_OBJECT_STORE_MB, ClusterConfig
@@ -126,14 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_exposure_options(p, "exposure (as fmanet-ffmpeg)",
                          sidecar_help="per-frame exposure sidecar (one input only)")
 
-    rep = p.add_argument_group("progress and logging")
-    rep.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
-                     help="auto (bar on a terminal), bar, json (JSON lines on stderr), none")
-    rep.add_argument("--progress-interval", type=float, default=0.5, metavar="S",
-                     help="seconds between progress updates")
-    rep.add_argument("--report", metavar="PATH",
-                     help="JSON report with per-file status (default in folder mode: "
-                          "OUT_FOLDER/fmanet-farm-report.json)")
+    rep = add_progress_options(p, "progress and logging", interval_help="seconds between progress updates",
+                               report_help="JSON report with per-file status (default in folder mode: "
+                                           "OUT_FOLDER/fmanet-farm-report.json)")
     add_logging_options(rep)
     return p
 

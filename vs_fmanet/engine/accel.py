@@ -181,30 +181,19 @@ class HostTransfer:
         return dev.permute(0, 3, 1, 2).unsqueeze(0).contiguous()
 
     def download(self, y: torch.Tensor) -> np.ndarray:
-        """[p, 3, sH, sW] on the device -> [p, sH, sW, 3] float32 NumPy."""
-        if self.device.type != "cuda":
-            return y.permute(0, 2, 3, 1).float().cpu().numpy()
-        hwc = y.permute(0, 2, 3, 1).float().contiguous()  # reorder on the GPU: the host gets one contiguous block
-        if not self.pinned:
-            return hwc.cpu().numpy()
-        host = torch.empty(hwc.shape, dtype=torch.float32, pin_memory=True)
-        stream = self._copy_stream()
-        stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(stream):
-            host.copy_(hwc, non_blocking=True)
-            hwc.record_stream(stream)
-            done = torch.cuda.Event()
-            done.record(stream)
-        done.synchronize()
-        return host.numpy()
+        """[p, 3, sH, sW] on the device -> [p, sH, sW, 3] float32 NumPy (on CUDA reordered on the GPU, so the host
+        gets one contiguous block)."""
+        return self.to_host(y.permute(0, 2, 3, 1)).numpy()
 
     def to_host(self, y: torch.Tensor) -> torch.Tensor:
-        """A device tensor as a CPU float32 tensor (same layout), e.g. one tile for blending on the host."""
+        """A device tensor as a CPU float32 tensor (same shape; contiguous when it comes from CUDA), e.g. one tile
+        for blending on the host."""
         if self.device.type != "cuda":
             return y.float().cpu()
         y = y.float().contiguous()
         if not self.pinned:
             return y.cpu()
+        # the copy stream waits for the kernels that produce y, copies into page-locked memory, and we wait for it
         host = torch.empty(y.shape, dtype=torch.float32, pin_memory=True)
         stream = self._copy_stream()
         stream.wait_stream(torch.cuda.current_stream(self.device))

@@ -29,7 +29,7 @@ import torch
 
 from .device import autocast, inference, is_out_of_memory, release_cached_memory
 from .inputs import check_exposure_value, check_frame, next_frame_meta
-from .tiling import make_tiles
+from .tiling import TileBlend
 
 if TYPE_CHECKING:  # pragma: no cover
     from vs_fmanet.model.causal import CausalState
@@ -146,21 +146,19 @@ class CausalStream:
                 eng._shrink_tile(size, tile, label, exc)
 
     def _run(self, stack: np.ndarray, exposure: float, tile: tuple[int, int] | None, label: str) -> np.ndarray:
-        eng, dev, s = self._engine, self._engine.device, self._engine.scale
+        eng, dev = self._engine, self._engine.device
         _, h, w, _ = stack.shape
         with inference(dev):
             x = torch.from_numpy(stack).to(dev).permute(0, 3, 1, 2).unsqueeze(0).contiguous()   # [1, 1+k, 3, H, W]
             exp = torch.tensor([[exposure]], dtype=torch.float32, device=dev)                  # [1, 1]
-            code, code_prec = eng._code(x[:, :1], exp, eng.precision, label)                  # whole frame
+            code, code_prec = eng._code(x[:, :1], exp, label)                                 # whole frame
             code = code[:, 0]
             if tile is None:
                 regions = [(None, None)]
             else:
-                # as the window engine: the user's tile keeps the user's overlap, automatic tiles a quarter of the tile
-                ov = eng._tile_overlap if tile == eng._tile else min(eng._tile_overlap, min(tile) // 4)
-                regions = [((tl.y0, tl.y1, tl.x0, tl.x1), tl) for tl in make_tiles(h, w, tile, ov, s)]
-            precisions = (eng.precision, "fp32") if eng.precision != "fp32" else ("fp32",)
-            for prec in precisions:
+                regions = [((tl.y0, tl.y1, tl.x0, tl.x1), tl) for tl in eng._tiles(h, w, tile)]
+            # NaN guard: one bad tile or state redoes the whole step, every tile, in fp32
+            for prec in eng._precisions():
                 result = self._step_tiles(x, code, regions, prec, h, w)
                 if result is not None:
                     out, states = result
@@ -170,15 +168,14 @@ class CausalStream:
                         eng._note_fallback(label, "the causal model")
                     self.precision_used = used
                     return out
-        raise RuntimeError(f"Engine: the causal model produced NaN/Inf for {label} even in fp32; the weights "
-                           f"({eng.model_name}) look corrupt")
+        raise eng._nan_error("the causal model", label)
 
     def _step_tiles(self, x: torch.Tensor, code: torch.Tensor, regions: list, precision: str, h: int, w: int
                     ) -> tuple[np.ndarray, dict[TileKey, CausalState]] | None:
         """One model step on every tile at ``precision``; None when an output or a state is not finite."""
         net, dev, s = self._net, self._engine.device, self._engine.scale
         states: dict[TileKey, CausalState] = {}
-        acc = wsum = None
+        blend = TileBlend(h, w, s)
         for key, tl in regions:
             xt = x if key is None else x[..., key[0]:key[1], key[2]:key[3]]
             with autocast(dev, precision):
@@ -190,15 +187,8 @@ class CausalStream:
             states[key] = st
             if key is None:
                 return y.permute(1, 2, 0).clamp_(0.0, 1.0).cpu().numpy(), states
-            if acc is None:
-                acc = torch.zeros(3, s * h, s * w, dtype=torch.float32)
-                wsum = torch.zeros(s * h, s * w, dtype=torch.float32)
-            wt = torch.from_numpy(tl.weight)
-            region = (slice(None), slice(s * key[0], s * key[1]), slice(s * key[2], s * key[3]))
-            acc[region] += y.cpu() * wt
-            wsum[region[1:]] += wt
-        acc /= wsum
-        return acc.permute(1, 2, 0).clamp_(0.0, 1.0).numpy(), states
+            blend.add(tl, y.cpu())
+        return blend.result().permute(1, 2, 0).clamp_(0.0, 1.0).numpy(), states
 
 
 def stream_causal(engine: Engine, frames: Iterator[np.ndarray], exposure: Iterator[float] | None,

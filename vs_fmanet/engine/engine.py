@@ -29,7 +29,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
                      resolve_device, resolve_precision)
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
-from .tiling import MIN_TILE, auto_tile, bytes_per_pixel_frame, make_tiles
+from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
 from .weights import RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
 log = logging.getLogger(__name__)
@@ -363,37 +363,52 @@ class Engine:
         log.warning("Engine: out of memory on %s for %s with %s; retrying with %dx%d tiles (kept from now on)",
                     self._device, label, "whole frames" if tile is None else f"{tw}x{th} tiles", new[1], new[0])
 
-    def _code(self, x: torch.Tensor, exp: torch.Tensor, precision: str, label: str
-              ) -> tuple[torch.Tensor | None, str]:
-        """Per-frame exposure code [1, t, d_u] from whole frames (never from tiles), frames in small batches.
+    def _code(self, x: torch.Tensor, exp: torch.Tensor, label: str) -> tuple[torch.Tensor | None, str]:
+        """Per-frame exposure code [1, t, d_u] from whole frames (never from tiles), frames in small batches, and the
+        precision that made it (this engine's, or "fp32" after the NaN guard).
 
         None for networks that are not exposure-aware (FMA-Net v1), with a one-time notice if exposure was given."""
         if not self._exposure_aware:
             if not self._exposure_notice_given and bool(torch.isfinite(exp).any()):
                 self._exposure_notice_given = True
                 log.warning("Engine: model=%r is not exposure-aware; the per-frame exposure is ignored", self._model)
-            return None, precision
+            return None, self._precision
         t, h, w = x.shape[1], x.shape[3], x.shape[4]
         cfg = self._net.config
         per_frame = 4.0 * 8 * cfg.ete_widths[0] * h * w
         share = CUDA_BUDGET if self._device.type == "cuda" else CPU_BUDGET
         step = int(max(1, min(t, (share * free_memory_bytes(self._device)) // per_frame)))
-        for prec in (precision, "fp32") if precision != "fp32" else ("fp32",):
+        for prec in self._precisions():
             with autocast(self._device, prec):
                 parts = [self._net.code_for(x[:, i:i + step], exp[:, i:i + step]) for i in range(0, t, step)]
             code = torch.cat(parts, dim=1).float()
             if bool(torch.isfinite(code).all()):
-                if prec != precision:
+                if prec != self._precision:
                     self._note_fallback(label, "exposure code")
                 return code, prec
-        raise RuntimeError(f"Engine: the exposure estimator produced NaN/Inf for {label} even in fp32; the weights "
-                           f"({self.model_name}) look corrupt")
+        raise self._nan_error("the exposure estimator", label)
+
+    # ------------------------------------------------------------------ NaN guard and tiles (shared with .causal)
+    def _precisions(self) -> tuple[str, ...]:
+        """The NaN guard's precisions, tried in turn: this engine's, then fp32 (only fp32 when that is the engine's)."""
+        return (self._precision, "fp32") if self._precision != "fp32" else ("fp32",)
 
     def _note_fallback(self, label: str, where: str) -> None:
         with self._lock:
             self._fallbacks += 1
         log.warning("Engine: %s gave NaN/Inf in %s for %s; recomputed in fp32 (pass precision='fp32' to avoid "
                     "the retry)", where, self._precision, label)
+
+    def _nan_error(self, what: str, label: str) -> RuntimeError:
+        """The error when ``what`` (e.g. "the model") gave NaN/Inf for ``label`` even in fp32."""
+        return RuntimeError(f"Engine: {what} produced NaN/Inf for {label} even in fp32; the weights "
+                            f"({self.model_name}) look corrupt")
+
+    def _tiles(self, h: int, w: int, tile: tuple[int, int]) -> list[Tile]:
+        """Tiles of an ``h`` x ``w`` input frame for ``tile`` (h, w) from :meth:`_tile_for`: the user's own tile keeps
+        the user's overlap; automatic or shrunk tiles keep at most a quarter of the tile."""
+        ov = self._tile_overlap if tile == self._tile else min(self._tile_overlap, min(tile) // 4)
+        return make_tiles(h, w, tile, ov, self._scale)
 
     def _run(self, frames: np.ndarray, exposure: np.ndarray, produced: slice, tile: tuple[int, int] | None,
              label: str) -> tuple[np.ndarray, str]:
@@ -406,21 +421,17 @@ class Engine:
                 x = self._transfer.upload(frames)                                    # [1, t, 3, H, W]
                 exp = torch.from_numpy(np.asarray(exposure, dtype=np.float32)).to(dev)[None]   # [1, t]
             with clock("code"):
-                code, code_prec = self._code(x, exp, self._precision, label)
+                code, code_prec = self._code(x, exp, label)
             if code_prec != self._precision:
                 used = "fp32"
-            n_out = produced.stop - produced.start
             if tile is None:
                 with clock("model"):
                     y, prec = self._forward(x, code, produced, label)
                 used = "fp32" if prec != self._precision else used
                 with clock("download"):
                     return self._transfer.download(y.clamp_(0.0, 1.0)), used
-            # the user's own tile keeps the user's overlap; automatic or shrunk tiles keep a quarter of the tile
-            ov = self._tile_overlap if tile == self._tile else min(self._tile_overlap, min(tile) // 4)
-            acc = torch.zeros(n_out, 3, s * h, s * w, dtype=torch.float32)
-            wsum = torch.zeros(s * h, s * w, dtype=torch.float32)
-            for tl in make_tiles(h, w, tile, ov, s):
+            blend = TileBlend(h, w, s)
+            for tl in self._tiles(h, w, tile):
                 with clock("model"):
                     y, prec = self._forward(x[..., tl.y0:tl.y1, tl.x0:tl.x1], code, produced, f"{label}, tile "
                                             f"x{tl.x0}-{tl.x1 - 1} y{tl.y0}-{tl.y1 - 1}")
@@ -428,26 +439,21 @@ class Engine:
                 with clock("download"):
                     y_host = self._transfer.to_host(y)
                 with clock("blend"):
-                    wt = torch.from_numpy(tl.weight)
-                    region = (slice(None), slice(None), slice(s * tl.y0, s * tl.y1), slice(s * tl.x0, s * tl.x1))
-                    acc[region] += y_host * wt
-                    wsum[region[2:]] += wt
+                    blend.add(tl, y_host)
             with clock("blend"):
-                acc /= wsum
-                return acc.permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
+                return blend.result().permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
 
     def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str
                  ) -> tuple[torch.Tensor, str]:
         """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard."""
-        for prec in (self._precision, "fp32") if self._precision != "fp32" else ("fp32",):
+        for prec in self._precisions():
             with autocast(self._device, prec):
                 y = self._runner(x, code=code)[0, produced].float()
             if bool(torch.isfinite(y).all()):
                 if prec != self._precision:
                     self._note_fallback(label, "the model")
                 return y, prec
-        raise RuntimeError(f"Engine: the model produced NaN/Inf for {label} even in fp32; the weights "
-                           f"({self.model_name}) look corrupt")
+        raise self._nan_error("the model", label)
 
 
 def restore(frames: np.ndarray, exposure: np.ndarray | None = None, *, scale: int = 4,

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 MIN_TILE = 16
 
@@ -77,6 +78,38 @@ def make_tiles(height: int, width: int, tile: tuple[int, int], overlap: int, sca
     cols = _axis(width, tile[1], overlap, scale)
     return [Tile(y0, y1, x0, x1, np.outer(wy, wx).astype(np.float32))
             for y0, y1, wy in rows for x0, x1, wx in cols]
+
+
+class TileBlend:
+    """The blended output of a ``height x width`` input frame (or window) at ``scale`` x, built on the host per tile.
+
+    :meth:`add` takes one tile's output [..., C, s*(y1-y0), s*(x1-x0)] (CPU float32; the leading dimensions, e.g.
+    frames, are those of the first tile added) and :meth:`result` returns [..., C, s*H, s*W] float32 = the sum of
+    weight * output over the tiles divided by the summed weights (the division is done in place, once).
+    """
+
+    def __init__(self, height: int, width: int, scale: int) -> None:
+        self.height, self.width, self.scale = height, width, scale
+        self._acc: torch.Tensor | None = None
+        self._wsum: torch.Tensor | None = None
+
+    def add(self, tile: Tile, y: torch.Tensor) -> None:
+        """Add ``tile``'s output ``y`` weighted by ``tile.weight``."""
+        s = self.scale
+        if self._acc is None or self._wsum is None:
+            self._acc = torch.zeros(*y.shape[:-2], s * self.height, s * self.width, dtype=torch.float32)
+            self._wsum = torch.zeros(s * self.height, s * self.width, dtype=torch.float32)
+        wt = torch.from_numpy(tile.weight)
+        rows, cols = slice(s * tile.y0, s * tile.y1), slice(s * tile.x0, s * tile.x1)
+        self._acc[..., rows, cols] += y * wt
+        self._wsum[rows, cols] += wt
+
+    def result(self) -> torch.Tensor:
+        """The blended output [..., C, s*H, s*W] float32 (call once, after the last :meth:`add`)."""
+        if self._acc is None or self._wsum is None:
+            raise ValueError("TileBlend.result: no tile was added")
+        self._acc /= self._wsum
+        return self._acc
 
 
 def bytes_per_pixel_frame(channels: int, kernel_size: int, scale: int, precision: str) -> float:

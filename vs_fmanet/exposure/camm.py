@@ -8,13 +8,11 @@ one sample can be walked. Why our own parser: it is a 10-line struct read; no ma
 
 from __future__ import annotations
 
-import math
 import struct
-
-import numpy as np
 
 from .container import TimedPacket
 from .errors import ExposureFormatError
+from .packet_series import PacketSamples, parsed_packets
 from .track import SampleSeries
 
 __all__ = ["BODY_SIZES", "parse_camm_sample", "series_from_packets"]
@@ -58,19 +56,10 @@ def parse_camm_sample(buf: bytes, *, where: str = "camm sample") -> list[int]:
 
 def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
     """Exposure seconds [S] from a camm track's type-1 records (ns -> s); other record types are ignored."""
-    starts, ends, values = [], [], []
     warnings: list[str] = []
-    for k, packet in enumerate(packets):
-        where = f"camm ({label}) sample #{k} at t={packet.start:.3f} s"
-        try:
-            exposures = parse_camm_sample(packet.payload, where=where)
-        except ExposureFormatError as exc:
-            warnings.append(f"{exc}; skipped")
-            continue
-        if not exposures:
-            continue
-        starts.append(packet.start)
-        ends.append(packet.start + packet.duration if math.isfinite(packet.duration) else math.nan)
-        values.append(exposures[-1] * 1e-9)
-    return SampleSeries("camm", label, np.asarray(values, dtype=np.float64), start=np.asarray(starts),
-                        end=np.asarray(ends), warnings=warnings)
+    samples = PacketSamples()
+    for _k, packet, exposures in parsed_packets(packets, f"camm ({label}) sample", parse_camm_sample, warnings,
+                                                "skipped"):
+        if exposures:
+            samples.add(packet, exposures[-1] * 1e-9)
+    return samples.series("camm", label, warnings)

@@ -8,14 +8,12 @@ schemas are reported, never guessed: the frames get ``none`` and the message sug
 
 from __future__ import annotations
 
-import math
 import re
 from fractions import Fraction
 
-import numpy as np
-
 from .container import TimedPacket
 from .errors import ExposureFormatError
+from .packet_series import PacketSamples, parsed_packets
 from .protobuf_wire import find_path, packed_varints
 from .track import SampleSeries
 
@@ -62,30 +60,26 @@ def parse_djmd_sample(sample: bytes, schema: str, *, where: str = "djmd sample")
 def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
     """Exposure seconds [S] of a djmd track; corrupt samples are dropped with a warning, an unknown schema
     yields an empty series with one warning."""
-    starts, ends, values = [], [], []
     warnings: list[str] = []
+    samples = PacketSamples()
     schema: str | None = None
     unknown: set[str] = set()
-    for k, packet in enumerate(packets):
-        where = f"djmd ({label}) sample #{k} at t={packet.start:.3f} s"
-        try:
-            schema = schema_of(packet.payload, where) or schema
-            if schema is None:
-                raise ExposureFormatError(f"{where}: no dvtm_*.proto schema name at field 1-1-1")
-            if schema not in SHUTTER_PATHS:
-                unknown.add(schema)
-                continue
-            exposure = parse_djmd_sample(packet.payload, schema, where=where)
-        except ExposureFormatError as exc:
-            warnings.append(f"{exc}; skipped")
-            continue
-        if exposure is None:
-            continue
-        starts.append(packet.start)
-        ends.append(packet.start + packet.duration if math.isfinite(packet.duration) else math.nan)
-        values.append(float(exposure))
+
+    def parse(payload: bytes, *, where: str) -> Fraction | None:
+        # A sample without a schema name keeps the last one seen; an unknown schema is reported once, below.
+        nonlocal schema
+        schema = schema_of(payload, where) or schema
+        if schema is None:
+            raise ExposureFormatError(f"{where}: no dvtm_*.proto schema name at field 1-1-1")
+        if schema not in SHUTTER_PATHS:
+            unknown.add(schema)
+            return None
+        return parse_djmd_sample(payload, schema, where=where)
+
+    for _k, packet, exposure in parsed_packets(packets, f"djmd ({label}) sample", parse, warnings, "skipped"):
+        if exposure is not None:
+            samples.add(packet, float(exposure))
     for name in sorted(unknown):
         warnings.append(f"djmd ({label}): schema dvtm_{name}.proto is not known to this reader (known: "
                         f"{', '.join(sorted(SHUTTER_PATHS))}); use the DJI .SRT sidecar or a sidecar CSV instead")
-    return SampleSeries("djmd", label, np.asarray(values, dtype=np.float64), start=np.asarray(starts),
-                        end=np.asarray(ends), warnings=warnings)
+    return samples.series("djmd", label, warnings)

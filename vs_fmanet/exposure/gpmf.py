@@ -21,6 +21,7 @@ import numpy as np
 
 from .container import TimedPacket
 from .errors import ExposureFormatError
+from .packet_series import parsed_packets
 from .track import SampleSeries
 
 __all__ = ["KlvItem", "parse_klv", "shutter_from_payload", "series_from_packets"]
@@ -132,13 +133,8 @@ def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
     warnings: list[str] = []
     durations = [p.duration for p in packets if math.isfinite(p.duration) and p.duration > 0]
     typical = float(np.median(durations)) if durations else 1.0
-    for k, packet in enumerate(packets):
-        where = f"gpmf ({label}) payload #{k} at t={packet.start:.3f} s"
-        try:
-            shut = shutter_from_payload(packet.payload, where=where)
-        except ExposureFormatError as exc:
-            warnings.append(f"{exc}; its frames get no GPMF exposure")
-            continue
+    for k, packet, shut in parsed_packets(packets, f"gpmf ({label}) payload", shutter_from_payload, warnings,
+                                          "its frames get no GPMF exposure"):
         if shut.size == 0:
             continue
         duration = packet.duration

@@ -22,6 +22,7 @@ import numpy as np
 
 from .container import TimedPacket
 from .errors import ExposureFormatError
+from .packet_series import PacketSamples, parsed_packets
 from .track import SampleSeries
 
 __all__ = ["TAG_EXPOSURE_TIME", "TAG_FRAME_RATE", "parse_rtmd_sample", "series_from_packets"]
@@ -82,20 +83,13 @@ def _rational(value: bytes | None, where: str, name: str) -> Fraction | None:
 def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
     """Per-sample exposure [S] with each sample's capture interval (1 / capture fps, NaN when absent).
     Corrupt samples are dropped with a warning naming their index and time."""
-    starts, ends, values, capture = [], [], [], []
     warnings: list[str] = []
-    for k, packet in enumerate(packets):
-        where = f"rtmd ({label}) sample #{k} at t={packet.start:.3f} s"
-        try:
-            exposure, fps = parse_rtmd_sample(packet.payload, where=where)
-        except ExposureFormatError as exc:
-            warnings.append(f"{exc}; that frame gets no rtmd exposure")
-            continue
+    samples = PacketSamples()
+    capture: list[float] = []
+    for _k, packet, (exposure, fps) in parsed_packets(packets, f"rtmd ({label}) sample", parse_rtmd_sample,
+                                                      warnings, "that frame gets no rtmd exposure"):
         if exposure is None:
             continue
-        starts.append(packet.start)
-        ends.append(packet.start + packet.duration if math.isfinite(packet.duration) else math.nan)
-        values.append(float(exposure))
+        samples.add(packet, float(exposure))
         capture.append(float(1 / fps) if fps else math.nan)
-    return SampleSeries("rtmd", label, np.asarray(values, dtype=np.float64), start=np.asarray(starts),
-                        end=np.asarray(ends), capture_interval=np.asarray(capture), warnings=warnings)
+    return samples.series("rtmd", label, warnings, capture_interval=np.asarray(capture))

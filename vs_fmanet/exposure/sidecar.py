@@ -212,20 +212,22 @@ def _rate(value: Any, where: str) -> Fraction | float:
 
 
 def _number(text: str, where: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ExposureInputError(f"read_sidecar: {where} = {text!r} is not a number") from None
+    value = _float(text, where, "a number")
     if not math.isfinite(value):
         raise ExposureInputError(f"read_sidecar: {where} = {text!r} is not finite")
     return value
 
 
 def _integer(text: str, where: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ExposureInputError(f"read_sidecar: {where} = {text!r} is not a frame number") from None
+    value = _float(text, where, "a frame number")
     if not value.is_integer() or value < 0:
         raise ExposureInputError(f"read_sidecar: {where} = {text!r} must be a whole frame number >= 0")
     return int(value)
+
+
+def _float(text: str, where: str, expected: str) -> float:
+    """``float(text)``; a cell that is not a number raises naming ``where`` and what was ``expected``."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ExposureInputError(f"read_sidecar: {where} = {text!r} is not {expected}") from None

@@ -20,10 +20,10 @@ import struct
 from fractions import Fraction
 
 import av
-import numpy as np
 
 from .container import StreamPackets, TimedPacket
 from .errors import ExposureInputError
+from .packet_series import PacketSamples
 from .track import SampleSeries
 from .units import parse_rational
 
@@ -112,7 +112,7 @@ def read_srt_file(path: str | os.PathLike) -> list[TimedPacket]:
 def series_from_cues(cues: list[TimedPacket], label: str) -> SampleSeries:
     """Exposure samples [S] from DJI cues; cues without a shutter field are skipped, unreadable ones are
     skipped with a warning naming the cue time."""
-    starts, ends, values = [], [], []
+    samples = PacketSamples()
     warnings: list[str] = []
     dialects: set[str] = set()
     for cue in cues:
@@ -126,12 +126,8 @@ def series_from_cues(cues: list[TimedPacket], label: str) -> SampleSeries:
         if seconds is None:
             continue
         dialects.add(dialect or "")
-        starts.append(cue.start)
-        ends.append(cue.start + cue.duration if math.isfinite(cue.duration) else math.nan)
-        values.append(float(seconds))
-    if cues and not values and not warnings:
+        samples.add(cue, float(seconds))
+    if cues and not samples.values and not warnings:
         warnings.append(f"srt ({label}): {len(cues)} cues but none has a shutter field "
                         "([shutter: 1/x], Shutter:x, TV:x or SS x)")
-    series = SampleSeries("srt", label, np.asarray(values, dtype=np.float64), start=np.asarray(starts),
-                          end=np.asarray(ends), warnings=warnings)
-    return series
+    return samples.series("srt", label, warnings)

@@ -24,12 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from .causal_config import CausalConfig, get_causal_config
 from .causal_networks import BlockState, CausalDegradationNet, CausalRestorationNet
-from .ete import ExposureCode
-from .fmanetpp import SUPPORTED_SCALES, FMANetPP
+from .config import ModelConfig
+from .fmanetpp_base import FMANetPPBase
 
 
 @dataclass(frozen=True)
@@ -53,41 +52,29 @@ class CausalState:
         return sum(t.numel() * t.element_size() for t in self.tensors())
 
 
-class CausalFMANetPP(nn.Module):
-    """Causal FMA-Net++ network; ``forward`` for clips, ``step`` for streams (see the module docstring)."""
+class CausalFMANetPP(FMANetPPBase):
+    """Causal FMA-Net++ network; ``forward`` for clips, ``step`` for streams (see the module docstring).
+
+    The exposure code (:meth:`code_for`, per frame, hence causal), the FGDF re-blur of training and
+    ``temporal_radius`` (= :attr:`lookahead`: no frame after i + k influences frame i) are the bidirectional
+    model's (:class:`.fmanetpp_base.FMANetPPBase`).
+    """
 
     causal = True
 
     def __init__(self, cfg: CausalConfig, scale: int = 4) -> None:
-        super().__init__()
-        if scale not in SUPPORTED_SCALES:
-            raise ValueError(f"CausalFMANetPP: scale={scale} is not supported; use one of {SUPPORTED_SCALES}")
-        if not isinstance(cfg, CausalConfig):
-            raise ValueError(f"CausalFMANetPP: needs a CausalConfig (a 'causal-*' preset), got {type(cfg).__name__}")
-        cfg.validate()
-        self.config = cfg
-        self.scale = scale
-        self.exposure_code = ExposureCode(cfg.ete_widths, cfg.ete_depths, cfg.exposure_features)
+        super().__init__(cfg, scale)
         self.net_d = CausalDegradationNet(cfg)
         self.net_r = CausalRestorationNet(cfg, scale)
+
+    def _check_config(self, cfg: ModelConfig) -> None:
+        if not isinstance(cfg, CausalConfig):
+            raise ValueError(f"CausalFMANetPP: needs a CausalConfig (a 'causal-*' preset), got {type(cfg).__name__}")
 
     @property
     def lookahead(self) -> int:
         """Future frames (i+1 .. i+k) the output of frame i depends on."""
         return self.config.lookahead
-
-    @property
-    def temporal_radius(self) -> int:
-        """Same as :attr:`lookahead` (the registry's common interface): no frame after i + k influences frame i."""
-        return self.config.lookahead
-
-    # the FGDF re-blur of training is the bidirectional model's (it depends on scale and kernel size only)
-    reblur = FMANetPP.reblur
-
-    def code_for(self, lr: torch.Tensor, exposure: torch.Tensor | None = None,
-                 exposure_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """The per-frame exposure code [B, T, d_u] for ``lr`` [B, T, 3, H, W] (per frame, hence causal)."""
-        return self.exposure_code(lr, exposure, exposure_weight)
 
     def forward(self, lr: torch.Tensor, exposure: torch.Tensor | None = None, *,
                 exposure_weight: torch.Tensor | None = None, code: torch.Tensor | None = None,
@@ -107,21 +94,12 @@ class CausalFMANetPP(nn.Module):
 
         Returns ``[B, T, 3, s*H, s*W]`` (not clamped), or the aux dict; output t depends on frames <= t + k only.
         """
-        if lr.dim() != 5 or lr.shape[2] != 3:
-            raise ValueError(f"CausalFMANetPP.forward: lr must be [B, T, 3, H, W], got {tuple(lr.shape)}")
-        if code is None:
-            code = self.exposure_code(lr, exposure, exposure_weight)
-        code = code.to(lr.dtype)
+        code = self._forward_code(lr, exposure, exposure_weight, code)
         degradation, d_state = self.net_d(lr, code, None if state is None else state.degradation, return_state=True)
         hr, r_state = self.net_r(lr, degradation, code, None if state is None else state.restoration,
                                  return_state=True)
-        new_state = CausalState(d_state, r_state)
-        if not return_aux and hr_gt is None:
-            return (hr, new_state) if return_state else hr
-        out = {"hr": hr, "code": code, "kernels": degradation["kernels"], "image_flow": degradation["image_flow"]}
-        if hr_gt is not None:
-            out.update(self.reblur(degradation["kernels"], degradation["image_flow"], hr_gt))
-        return (out, new_state) if return_state else out
+        result = self._forward_result(hr, code, degradation, hr_gt, return_aux)
+        return (result, CausalState(d_state, r_state)) if return_state else result
 
     def step(self, frames: torch.Tensor, code: torch.Tensor, state: CausalState | None = None
              ) -> tuple[torch.Tensor, CausalState]:

@@ -28,8 +28,7 @@ import torch
 from torch import nn
 
 from .causal_config import CausalConfig
-from .etm import ETM
-from .hrbp import MultiAttention
+from .hrbp import RefinementBlock
 from .warping import multi_flow_warp
 
 
@@ -59,24 +58,15 @@ def initial_causal_flows(batch: int, n: int, h: int, w: int, mask_init: float, l
     return f.reshape(batch, 3 * n, h, w)
 
 
-class CausalHRBPBlock(nn.Module):
+class CausalHRBPBlock(RefinementBlock):
     """forward(F [N,C,H,W], f [N,3n,H,W], code [N,d_u], history [N,C,H,W] | None, kernels [N,3k^2,H,W] | None)
     -> (F' [N,C,H,W], f' [N,3n,H,W]); F' is also the state to pass as ``history`` for the next frame."""
 
     def __init__(self, cfg: CausalConfig, degradation_aware: bool, update_flows: bool = True) -> None:
         super().__init__()
-        c, n = cfg.channels, cfg.flows
-        self.n = n
-        act = nn.LeakyReLU(0.2, inplace=True)
-        self.gate = TemporalBlendGate(c, cfg.gate_floor)
-        self.fuse = nn.Conv2d(2 * c, c, cfg.fusion_kernel, padding=cfg.fusion_kernel // 2, bias=False)
-        self.flow_update = nn.Sequential(
-            nn.Conv2d(c + 3 * n, 3 * n, 3, padding=1, bias=False), act,
-            nn.Conv2d(3 * n, 3 * n, 3, padding=1, bias=False),
-        ) if update_flows else None
-        self.attention = MultiAttention(cfg, degradation_aware)
-        self.kernel_embed = nn.Conv2d(3 * cfg.kernel_size ** 2, c, 1, bias=False) if degradation_aware else None
-        self.etm = ETM(cfg.code_dim, c)
+        self.n = cfg.flows
+        self.gate = TemporalBlendGate(cfg.channels, cfg.gate_floor)
+        self._add_layers(cfg, degradation_aware, update_flows, fuse_in=2 * cfg.channels, flow_channels=3 * cfg.flows)
 
     def forward(self, feat: torch.Tensor, f: torch.Tensor, code: torch.Tensor, history: torch.Tensor | None,
                 kernels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,11 +84,5 @@ class CausalHRBPBlock(nn.Module):
         weight = self.gate(feat, warped)
         blended = weight * feat + (1.0 - weight) * warped
         fused = self.fuse(torch.cat([feat, blended], dim=1))
-        f_new = f if self.flow_update is None else f + self.flow_update(torch.cat([f, fused], dim=1))
-        query = None
-        if self.kernel_embed is not None:
-            if kernels is None:
-                raise ValueError("CausalHRBPBlock: Net^R blocks need the degradation kernels K^D")
-            query = self.kernel_embed(kernels)
-        out = self.attention(fused, query)
-        return self.etm(out, code), f_new
+        f_new = self._update_flows(f, fused)
+        return self._attend(fused, code, kernels), f_new

@@ -13,9 +13,9 @@ blocks, flows, kernel size, attention and ETE widths) and adds:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
-from .config import PRESETS, ModelConfig
+from .config import PRESETS, ModelConfig, resolve_preset
 
 LOOKAHEADS = (0, 1, 2)
 MAX_LOOKAHEAD = 8
@@ -59,16 +59,7 @@ CAUSAL_PRESETS: dict[str, CausalConfig] = {
 def get_causal_config(preset: str | CausalConfig, **overrides) -> CausalConfig:
     """The causal preset named ``preset`` (e.g. "causal-small", "causal-tiny-k1") or the given config, with
     ``overrides`` applied, validated."""
-    if isinstance(preset, CausalConfig):
-        cfg = preset
-    else:
-        try:
-            cfg = CAUSAL_PRESETS[preset]
-        except KeyError:
-            hint = (f" (the causal variant of {preset!r} is 'causal-{preset}')" if preset in PRESETS else "")
-            raise ValueError(f"build_causal_model: unknown causal preset {preset!r}{hint}; choose one of "
-                             f"{sorted(CAUSAL_PRESETS)}") from None
-    if overrides:
-        cfg = replace(cfg, **overrides)
-    cfg.validate()
-    return cfg
+    def unknown() -> str:
+        hint = (f" (the causal variant of {preset!r} is 'causal-{preset}')" if preset in PRESETS else "")
+        return f"build_causal_model: unknown causal preset {preset!r}{hint}; choose one of {sorted(CAUSAL_PRESETS)}"
+    return resolve_preset(preset, CAUSAL_PRESETS, CausalConfig, overrides, unknown)

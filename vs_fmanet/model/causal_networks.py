@@ -19,12 +19,13 @@ is extrapolated from the past (plus the look-ahead) rather than measured.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .causal_blocks import CausalHRBPBlock, initial_causal_flows
 from .causal_config import CausalConfig
-from .networks import Upsampler, _feature_extractor, _per_frame
+from .hrbp import conv_pair
+from .networks import (_feature_extractor, _per_frame, block_stack, restoration_layers, upscale_bilinear,
+                       visible_image_flow)
 
 BlockState = tuple[torch.Tensor | None, ...]
 
@@ -39,8 +40,18 @@ def lookahead_stack(lr: torch.Tensor, lookahead: int) -> torch.Tensor:
     return stacked.reshape(lr.shape[0], t, (lookahead + 1) * lr.shape[2], *lr.shape[3:])
 
 
-def _empty(blocks: int) -> BlockState:
-    return (None,) * blocks
+def _run_blocks(blocks: nn.ModuleList, feat: torch.Tensor, f: torch.Tensor, code: torch.Tensor,
+                state: BlockState | None, kernels: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, BlockState]:
+    """One frame through the causal blocks: feat [N,C,H,W], flows f [N,3n,H,W], code [N,d_u], the state from the
+    frame before (None = no history) and, in Net^R, kernels [N,3k^2,H,W] -> (feat, f, new state = every block's
+    output)."""
+    state = (None,) * len(blocks) if state is None else state
+    new_state = []
+    for block, history in zip(blocks, state):
+        feat, f = block(feat, f, code, history, kernels)
+        new_state.append(feat)
+    return feat, f, tuple(new_state)
 
 
 class CausalDegradationNet(nn.Module):
@@ -54,14 +65,11 @@ class CausalDegradationNet(nn.Module):
     def __init__(self, cfg: CausalConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        c, n, k2 = cfg.channels, cfg.flows, cfg.kernel_size ** 2
+        c, n = cfg.channels, cfg.flows
         self.extractor = _feature_extractor(3 * (cfg.lookahead + 1), cfg)
-        self.blocks = nn.ModuleList([CausalHRBPBlock(cfg, degradation_aware=False) for _ in range(cfg.blocks)])
-        act = nn.LeakyReLU(0.2, inplace=True)
-        self.flow_head = nn.Sequential(nn.Conv2d(3 * n + c, 3 * n, 3, padding=1, bias=False), act,
-                                       nn.Conv2d(3 * n, 6, 3, padding=1, bias=False))
-        self.kernel_head = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), act,
-                                         nn.Conv2d(c, 3 * k2, 3, padding=1, bias=False))
+        self.blocks = block_stack(CausalHRBPBlock, cfg, degradation_aware=False)
+        self.flow_head = conv_pair(3 * n + c, 3 * n, 6)
+        self.kernel_head = conv_pair(c, c, 3 * cfg.kernel_size ** 2)
 
     def extract(self, stack: torch.Tensor) -> torch.Tensor:
         """Shallow features of frame i from its look-ahead stack [N, 3(k+1), H, W] -> [N, C, H, W]."""
@@ -70,17 +78,11 @@ class CausalDegradationNet(nn.Module):
     def step(self, feat: torch.Tensor, code: torch.Tensor, state: BlockState | None
              ) -> tuple[dict[str, torch.Tensor], BlockState]:
         nb, _, h, w = feat.shape
-        state = _empty(len(self.blocks)) if state is None else state
         f = initial_causal_flows(nb, self.cfg.flows, h, w, self.cfg.mask_init, feat)
-        new_state = []
-        for block, history in zip(self.blocks, state):
-            feat, f = block(feat, f, code, history)
-            new_state.append(feat)
+        feat, f, new_state = _run_blocks(self.blocks, feat, f, code, state)
         kernels = self.kernel_head(feat).softmax(dim=1)
-        image_flow = self.flow_head(torch.cat([f, feat], dim=1))
-        image_flow = image_flow + torch.tensor([0, 0, self.cfg.mask_init] * 2, device=f.device,
-                                               dtype=image_flow.dtype)[None, :, None, None]
-        return {"features": feat, "flows": f, "kernels": kernels, "image_flow": image_flow}, tuple(new_state)
+        image_flow = visible_image_flow(self.flow_head(torch.cat([f, feat], dim=1)), self.cfg.mask_init)
+        return {"features": feat, "flows": f, "kernels": kernels, "image_flow": image_flow}, new_state
 
     def forward(self, lr: torch.Tensor, code: torch.Tensor, state: BlockState | None = None,
                 return_state: bool = False):
@@ -104,30 +106,16 @@ class CausalRestorationNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.scale = scale
-        self.extractor = _feature_extractor(3 + cfg.channels, cfg)
-        self.blocks = nn.ModuleList([CausalHRBPBlock(cfg, degradation_aware=True, update_flows=i < cfg.blocks - 1)
-                                     for i in range(cfg.blocks)])
-        self.upsampler = Upsampler(cfg.channels, scale)
-
-    def _base(self, lr: torch.Tensor) -> torch.Tensor:
-        if self.scale == 1:
-            return lr
-        return F.interpolate(lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        self.extractor, self.blocks, self.upsampler = restoration_layers(cfg, scale, CausalHRBPBlock)
 
     def step(self, lr: torch.Tensor, degradation: dict[str, torch.Tensor], code: torch.Tensor,
              state: BlockState | None, feat: torch.Tensor | None = None) -> tuple[torch.Tensor, BlockState]:
         """One frame: lr [N,3,H,W]; ``degradation`` holds frame i's Net^D outputs; ``feat`` = precomputed
         extractor output (else computed here)."""
-        state = _empty(len(self.blocks)) if state is None else state
         if feat is None:
             feat = self.extractor(torch.cat([lr, degradation["features"]], dim=1))
-        f = degradation["flows"]
-        kernels = degradation["kernels"]
-        new_state = []
-        for block, history in zip(self.blocks, state):
-            feat, f = block(feat, f, code, history, kernels)
-            new_state.append(feat)
-        return self._base(lr) + self.upsampler(feat), tuple(new_state)
+        feat, _, new_state = _run_blocks(self.blocks, feat, degradation["flows"], code, state, degradation["kernels"])
+        return upscale_bilinear(lr, self.scale) + self.upsampler(feat), new_state
 
     def forward(self, lr: torch.Tensor, degradation: dict[str, torch.Tensor], code: torch.Tensor,
                 state: BlockState | None = None, return_state: bool = False):

@@ -14,7 +14,11 @@ used and marked here:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+C = TypeVar("C")   # a config dataclass with a validate() method
 
 
 @dataclass(frozen=True)
@@ -72,16 +76,24 @@ PRESETS: dict[str, ModelConfig] = {
 }
 
 
-def get_config(preset: str | ModelConfig, **overrides) -> ModelConfig:
-    """Return the preset named ``preset`` (or the given config) with ``overrides`` applied, validated."""
-    if isinstance(preset, ModelConfig):
+def resolve_preset(preset: str | C, presets: Mapping[str, C], config_type: type[C], overrides: Mapping[str, Any],
+                   unknown: Callable[[], str]) -> C:
+    """``preset`` itself if it is a ``config_type``, else ``presets[preset]`` (``ValueError(unknown())`` when there is
+    none), with ``overrides`` applied (:func:`dataclasses.replace`) and validated. Shared by every network's presets."""
+    if isinstance(preset, config_type):
         cfg = preset
     else:
         try:
-            cfg = PRESETS[preset]
+            cfg = presets[preset]
         except KeyError:
-            raise ValueError(f"build_model: unknown preset {preset!r}; choose one of {sorted(PRESETS)}") from None
+            raise ValueError(unknown()) from None
     if overrides:
         cfg = replace(cfg, **overrides)
     cfg.validate()
     return cfg
+
+
+def get_config(preset: str | ModelConfig, **overrides) -> ModelConfig:
+    """Return the preset named ``preset`` (or the given config) with ``overrides`` applied, validated."""
+    return resolve_preset(preset, PRESETS, ModelConfig, overrides,
+                          lambda: f"build_model: unknown preset {preset!r}; choose one of {sorted(PRESETS)}")

@@ -16,11 +16,12 @@ this in the project's ``[B, T, 3, H, W]`` RGB sequence interface.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from .config import resolve_preset
 from .dense import RRDB, spatial_conv
 from .fmanet_v1_blocks import FRMABlock, conv_block, fold_frame_convs, warp_frames
 from .fmanet_v1_kernels import dynamic_downsample, dynamic_upsample
@@ -78,18 +79,9 @@ FMANET_V1_PRESETS: dict[str, FMANetV1Config] = {
 
 def get_v1_config(preset: str | FMANetV1Config, **overrides) -> FMANetV1Config:
     """The FMA-Net preset named ``preset`` ("official" or "small"), with ``overrides`` applied, validated."""
-    if isinstance(preset, FMANetV1Config):
-        cfg = preset
-    else:
-        try:
-            cfg = FMANET_V1_PRESETS[preset]
-        except KeyError:
-            raise ValueError(f"build_fmanet_v1: unknown preset {preset!r}; choose one of "
-                             f"{sorted(FMANET_V1_PRESETS)}") from None
-    if overrides:
-        cfg = replace(cfg, **overrides)
-    cfg.validate()
-    return cfg
+    return resolve_preset(preset, FMANET_V1_PRESETS, FMANetV1Config, overrides,
+                          lambda: f"build_fmanet_v1: unknown preset {preset!r}; choose one of "
+                                  f"{sorted(FMANET_V1_PRESETS)}")
 
 
 def _feature_extractor(cin: int, cfg: FMANetV1Config) -> nn.Sequential:

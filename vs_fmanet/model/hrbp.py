@@ -54,6 +54,12 @@ def edge_validity(b: int, t: int, device: torch.device, dtype: torch.dtype) -> t
     return v
 
 
+def conv_pair(cin: int, hidden: int, cout: int) -> nn.Sequential:
+    """conv3x3 cin -> hidden, LeakyReLU(0.2), conv3x3 hidden -> cout, no bias (flow updates and Net^D heads)."""
+    return nn.Sequential(nn.Conv2d(cin, hidden, 3, padding=1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+                         nn.Conv2d(hidden, cout, 3, padding=1, bias=False))
+
+
 def split_flows(f: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """f [N, 6n, H, W] -> (flows [N, 2, n, 2, H, W], mask_logits [N, 2, n, 1, H, W])."""
     nb, _, h, w = f.shape
@@ -96,7 +102,42 @@ class MultiAttention(nn.Module):
         return x
 
 
-class HRBPBlock(nn.Module):
+class RefinementBlock(nn.Module):
+    """What the bidirectional and the causal HRBP block share after their temporal alignment: the fusion conv
+    (``fuse``), the residual flow update (``flow_update``), multi-attention (``attention``) with the kernel
+    embedding query in Net^R (``kernel_embed``) and ETM exposure modulation (``etm``).
+
+    A subclass calls :meth:`_add_layers` in ``__init__`` and :meth:`_update_flows` / :meth:`_attend` in ``forward``.
+    """
+
+    def _add_layers(self, cfg: ModelConfig, degradation_aware: bool, update_flows: bool, fuse_in: int,
+                    flow_channels: int) -> None:
+        """Create the shared layers, in this order: fuse (``fuse_in`` -> C channels), flow update (on
+        ``flow_channels`` flow channels + C), attention, kernel embedding (Net^R only), ETM."""
+        c = cfg.channels
+        self.fuse = nn.Conv2d(fuse_in, c, cfg.fusion_kernel, padding=cfg.fusion_kernel // 2, bias=False)
+        # the last Net^R block's flows are never used, so it has no flow update
+        self.flow_update = conv_pair(c + flow_channels, flow_channels, flow_channels) if update_flows else None
+        self.attention = MultiAttention(cfg, degradation_aware)
+        self.kernel_embed = nn.Conv2d(3 * cfg.kernel_size ** 2, c, 1, bias=False) if degradation_aware else None
+        self.etm = ETM(cfg.code_dim, c)
+
+    def _update_flows(self, f: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
+        """f [N, F, H, W] plus the residual update from [f, fused [N, C, H, W]]; f itself without a flow update."""
+        return f if self.flow_update is None else f + self.flow_update(torch.cat([f, fused], dim=1))
+
+    def _attend(self, fused: torch.Tensor, code: torch.Tensor, kernels: torch.Tensor | None) -> torch.Tensor:
+        """Multi-attention then ETM: fused [N, C, H, W], code [N, d_u], kernels K^D [N, 3k^2, H, W] (Net^R only)
+        -> [N, C, H, W]."""
+        query = None
+        if self.kernel_embed is not None:
+            if kernels is None:
+                raise ValueError(f"{type(self).__name__}: Net^R blocks need the degradation kernels K^D")
+            query = self.kernel_embed(kernels)
+        return self.etm(self.attention(fused, query), code)
+
+
+class HRBPBlock(RefinementBlock):
     """forward(F [B,T,C,H,W], f [B,T,6n,H,W], u [B,T,d_u], kernels [B,T,3k^2,H,W] | None) -> (F', f').
 
     ``update_flows=False`` drops the flow update (used for the last Net^R block, whose flows nothing reads).
@@ -104,18 +145,8 @@ class HRBPBlock(nn.Module):
 
     def __init__(self, cfg: ModelConfig, degradation_aware: bool, update_flows: bool = True) -> None:
         super().__init__()
-        c, n = cfg.channels, cfg.flows
-        self.n = n
-        act = nn.LeakyReLU(0.2, inplace=True)
-        self.fuse = nn.Conv2d(3 * c, c, cfg.fusion_kernel, padding=cfg.fusion_kernel // 2, bias=False)
-        # the last Net^R block's flows are never used, so it has no flow update
-        self.flow_update = nn.Sequential(
-            nn.Conv2d(c + 6 * n, 6 * n, 3, padding=1, bias=False), act,
-            nn.Conv2d(6 * n, 6 * n, 3, padding=1, bias=False),
-        ) if update_flows else None
-        self.attention = MultiAttention(cfg, degradation_aware)
-        self.kernel_embed = (nn.Conv2d(3 * cfg.kernel_size ** 2, c, 1, bias=False) if degradation_aware else None)
-        self.etm = ETM(cfg.code_dim, c)
+        self.n = cfg.flows
+        self._add_layers(cfg, degradation_aware, update_flows, fuse_in=3 * cfg.channels, flow_channels=6 * cfg.flows)
 
     def forward(self, feat: torch.Tensor, f: torch.Tensor, code: torch.Tensor,
                 kernels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,15 +162,6 @@ class HRBPBlock(nn.Module):
                                  masks.reshape(nb * 2, n, 1, h, w)).reshape(nb, 2, c, h, w)
         x = feat.reshape(nb, c, h, w)
         fused = self.fuse(torch.cat([x, warped[:, 1], warped[:, 0]], dim=1))    # [F_i, F_{i-1->i}, F_{i+1->i}]
-        f_flat = f.reshape(nb, 6 * n, h, w)
-        f_new = f_flat
-        if self.flow_update is not None:
-            f_new = f_flat + self.flow_update(torch.cat([f_flat, fused], dim=1))
-        query = None
-        if self.kernel_embed is not None:
-            if kernels is None:
-                raise ValueError("HRBPBlock: Net^R blocks need the degradation kernels K^D")
-            query = self.kernel_embed(kernels.reshape(nb, -1, h, w))
-        out = self.attention(fused, query)
-        out = self.etm(out, code.reshape(nb, -1))
+        f_new = self._update_flows(f.reshape(nb, 6 * n, h, w), fused)
+        out = self._attend(fused, code.reshape(nb, -1), None if kernels is None else kernels.reshape(nb, -1, h, w))
         return out.reshape(b, t, c, h, w), f_new.reshape(b, t, 6 * n, h, w)

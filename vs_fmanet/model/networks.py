@@ -2,6 +2,9 @@
 
 Both operate at LR resolution on ``[B, T, C, H, W]`` with frames folded into the batch for 2-D ops, so any H, W
 works without padding (the network has no spatial downsampling; the ETE's strided convs accept any size).
+
+The layer builders here (:func:`block_stack`, :func:`restoration_layers`, :func:`visible_image_flow`,
+:func:`upscale_bilinear`) also build the causal networks (:mod:`.causal_networks`).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .dense import RRDB
-from .hrbp import HRBPBlock, initial_flows
+from .hrbp import HRBPBlock, conv_pair, initial_flows
 
 
 def _feature_extractor(cin: int, cfg: ModelConfig) -> nn.Sequential:
@@ -29,6 +32,20 @@ def _per_frame(module: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) 
     return y.reshape(b, t, *y.shape[1:])
 
 
+def block_stack(block: Callable[..., nn.Module], cfg: ModelConfig, degradation_aware: bool) -> nn.ModuleList:
+    """``cfg.blocks`` blocks ``block(cfg, degradation_aware, update_flows)`` (HRBP or causal HRBP); in Net^R
+    (``degradation_aware``) the last block has no flow update, since nothing reads its flows."""
+    return nn.ModuleList([block(cfg, degradation_aware=degradation_aware,
+                                update_flows=not degradation_aware or i < cfg.blocks - 1) for i in range(cfg.blocks)])
+
+
+def visible_image_flow(image_flow: torch.Tensor, mask_init: float) -> torch.Tensor:
+    """Image flow f^Y [..., 6, H, W] with ``mask_init`` added to its two occlusion logits (channels 2 and 5), so
+    that they start "visible", like the feature flows."""
+    offset = torch.tensor([0, 0, mask_init] * 2, device=image_flow.device, dtype=image_flow.dtype)
+    return image_flow + offset[:, None, None]
+
+
 class DegradationNet(nn.Module):
     """Net^D. forward(lr [B,T,3,H,W], code [B,T,d_u]) -> dict with
 
@@ -40,14 +57,11 @@ class DegradationNet(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        c, n, k2 = cfg.channels, cfg.flows, cfg.kernel_size ** 2
+        c, n = cfg.channels, cfg.flows
         self.extractor = _feature_extractor(3, cfg)
-        self.blocks = nn.ModuleList([HRBPBlock(cfg, degradation_aware=False) for _ in range(cfg.blocks)])
-        act = nn.LeakyReLU(0.2, inplace=True)
-        self.flow_head = nn.Sequential(nn.Conv2d(6 * n, 6 * n, 3, padding=1, bias=False), act,
-                                       nn.Conv2d(6 * n, 6, 3, padding=1, bias=False))
-        self.kernel_head = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), act,
-                                         nn.Conv2d(c, 3 * k2, 3, padding=1, bias=False))
+        self.blocks = block_stack(HRBPBlock, cfg, degradation_aware=False)
+        self.flow_head = conv_pair(6 * n, 6 * n, 6)
+        self.kernel_head = conv_pair(c, c, 3 * cfg.kernel_size ** 2)
 
     def forward(self, lr: torch.Tensor, code: torch.Tensor) -> dict[str, torch.Tensor]:
         b, t, _, h, w = lr.shape
@@ -56,10 +70,7 @@ class DegradationNet(nn.Module):
         for block in self.blocks:
             feat, f = block(feat, f, code)
         kernels = _per_frame(self.kernel_head, feat).softmax(dim=2)
-        image_flow = _per_frame(self.flow_head, f)
-        # the occlusion logits of the image flow start "visible", like the feature flows
-        image_flow = image_flow + torch.tensor([0, 0, self.cfg.mask_init] * 2, device=f.device,
-                                               dtype=image_flow.dtype)[None, None, :, None, None]
+        image_flow = visible_image_flow(_per_frame(self.flow_head, f), self.cfg.mask_init)
         return {"features": feat, "flows": f, "kernels": kernels, "image_flow": image_flow}
 
 
@@ -80,6 +91,21 @@ class Upsampler(nn.Module):
         return self.body(x)
 
 
+def restoration_layers(cfg: ModelConfig, scale: int, block: Callable[..., nn.Module]
+                       ) -> tuple[nn.Sequential, nn.ModuleList, Upsampler]:
+    """Net^R's layers, the same in both models, created in this order: the extractor over [LR frame, F^D]
+    (3 + C channels), ``cfg.blocks`` degradation-aware blocks of type ``block`` and the upsampler."""
+    extractor = _feature_extractor(3 + cfg.channels, cfg)
+    return extractor, block_stack(block, cfg, degradation_aware=True), Upsampler(cfg.channels, scale)
+
+
+def upscale_bilinear(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """The base of Net^R's output: x [N, C, H, W] bilinearly upsampled to [N, C, sH, sW] (x itself at scale 1)."""
+    if scale == 1:
+        return x
+    return F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
+
+
 class RestorationNet(nn.Module):
     """Net^R. forward(lr, degradation dict, code) -> hr [B, T, 3, sH, sW] = upsampled residual + bilinear x s of lr."""
 
@@ -87,10 +113,7 @@ class RestorationNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.scale = scale
-        self.extractor = _feature_extractor(3 + cfg.channels, cfg)
-        self.blocks = nn.ModuleList([HRBPBlock(cfg, degradation_aware=True, update_flows=i < cfg.blocks - 1)
-                                     for i in range(cfg.blocks)])
-        self.upsampler = Upsampler(cfg.channels, scale)
+        self.extractor, self.blocks, self.upsampler = restoration_layers(cfg, scale, HRBPBlock)
 
     def forward(self, lr: torch.Tensor, degradation: dict[str, torch.Tensor], code: torch.Tensor) -> torch.Tensor:
         feat = _per_frame(self.extractor, torch.cat([lr, degradation["features"]], dim=2))
@@ -99,9 +122,5 @@ class RestorationNet(nn.Module):
         for block in self.blocks:
             feat, f = block(feat, f, code, kernels)
         residual = _per_frame(self.upsampler, feat)
-        if self.scale == 1:
-            base = lr
-        else:
-            base = _per_frame(lambda x: F.interpolate(x, scale_factor=self.scale, mode="bilinear",
-                                                      align_corners=False), lr)
+        base = _per_frame(lambda x: upscale_bilinear(x, self.scale), lr)
         return base + residual
