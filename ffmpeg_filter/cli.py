@@ -27,8 +27,8 @@ from fractions import Fraction
 from typing import Any
 
 from .cli_options import (add_exposure_options, add_logging_options, add_progress_options,
-                          add_restoration_options, add_stream_options, engine_settings, split_passthrough,
-                          stream_policy)
+                          add_restoration_options, add_stream_options, engine_settings, resolve_model,
+                          split_passthrough, stream_policy)
 from .cli_runtime import UsageErrorParser, run_cli
 from .command import enc_pairs_to_args
 from .errors import EXIT_OK, UsageError
@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_restoration_options(
         p, "restoration", model_default=None,
-        model_help="model family: fmanetpp (default), fmanetpp-causal (default with --live), fmanet",
+        model_help="model family: fmanetpp, fmanetpp-causal, fmanet; default: the one named by the --weights card, "
+                   "else fmanetpp (fmanetpp-causal with --live)",
         preset_help="model size preset (paper, small, tiny; causal-small... for fmanetpp-causal); default: the "
                     "shipped model's",
         device_help="cuda, cuda:1 or cpu (default: cuda if available)",
@@ -134,7 +135,7 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> RunOpti
     return RunOptions(
         input=ns.input, output=ns.output, overwrite=bool(ns.overwrite),
         start_s=ns.start, to_s=ns.to, duration_s=ns.duration,
-        engine=engine_settings(ns, ns.model or ("fmanetpp-causal" if ns.live else "fmanetpp")),
+        engine=engine_settings(ns, resolve_model(ns, "fmanetpp-causal" if ns.live else "fmanetpp")),
         exposure=ns.exposure, exposure_from=ns.exposure_from, exposure_sidecar=ns.exposure_sidecar,
         fps=ns.fps, ffmpeg=ns.ffmpeg, user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
         policy=stream_policy(ns),

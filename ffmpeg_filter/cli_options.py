@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from vs_fmanet.engine.weights import model_for_weights
+
 from .command import StreamPolicy
+from .errors import UsageError
 from .pipeline import EXPOSURE_SOURCES
 from .progress import MODES as PROGRESS_MODES
 from .restoring import EngineSettings
@@ -95,6 +98,16 @@ def add_logging_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("-v", "--verbose", action="store_true", help="same as --log-level info")
     group.add_argument("-q", "--quiet", action="store_true", help="same as --log-level error")
     group.add_argument("--log-file", metavar="PATH", help="also write the log (debug level) to this file")
+
+
+def resolve_model(ns: argparse.Namespace, default: str) -> str:
+    """``--model``, else the model family in the card of ``--weights``, else ``default``."""
+    if ns.model:
+        return ns.model
+    try:
+        return model_for_weights(ns.weights, default)
+    except ValueError as exc:
+        raise UsageError(f"--weights {ns.weights}: {exc}") from None
 
 
 def engine_settings(ns: argparse.Namespace, model: str) -> EngineSettings:

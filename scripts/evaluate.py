@@ -121,18 +121,21 @@ def format_table(results: dict) -> str:
 
 def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str) -> dict:
     """One Engine per ``--weights`` (model family from its card), labelled "model" when there is one, else by card
-    name; no ``--weights``: the shipped default FMA-Net++ for ``scale``."""
+    name (and folder, when two cards share a name); no ``--weights``: the shipped default FMA-Net++ for ``scale``."""
     from vs_fmanet.engine import Engine
     from vs_fmanet.engine.weights import card_for_weights
 
     if not weights:
         return {"model": Engine(scale=scale, device=device, precision=precision)}
+    cards = [card_for_weights(w) for w in weights]
+    names = [c.name for c in cards]
     engines = {}
-    for w in weights:
-        card = card_for_weights(w)
+    for w, card in zip(weights, cards):
         label = "model" if len(weights) == 1 else card.name
+        if names.count(card.name) > 1:    # e.g. a candidate beside the shipped weights of the same name
+            label = f"{card.name} [{card.card_path.parent}]"
         if label in engines:
-            raise SystemExit(f"evaluate.py: --weights {w!r} names card {card.name!r} twice")
+            raise SystemExit(f"evaluate.py: --weights {w!r} repeats {card.card_path}")
         engines[label] = Engine(model=card.model, scale=scale, weights=w, device=device, precision=precision)
     return engines
 

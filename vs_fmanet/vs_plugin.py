@@ -42,6 +42,7 @@ import vapoursynth as vs
 
 from .engine import Engine, plan_grid_window
 from .engine.inputs import check_exposure_array, check_exposure_value
+from .engine.weights import model_for_weights
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class _Renderer:
         return carrier
 
 
-def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str = "fmanetpp", preset: str | None = None,
+def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str | None = None, preset: str | None = None,
            weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
            window: int | None = None, overlap: int | None = None, tile: int | Sequence[int] | None = None,
            tile_overlap: int | None = None, exposure: float | str | Sequence[float] | None = None,
@@ -230,7 +231,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str = "fmanetpp", prese
     Args:
         clip: constant-format RGBS or RGBH clip, progressive, not GPU-resident (any width/height, odd included).
         scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap: as for
-            :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA, fp32 on CPU).
+            :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA, fp32 on CPU;
+            model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with mode="causal").
         exposure: exposure as a fraction of the frame interval: one number for all frames, or one per frame (NaN =
             not given); or text for the whole clip: seconds ("1/100", "0.01") or a shutter angle ("180deg"),
             converted at the clip's frame rate. Where given it overrides the frame prop.
@@ -255,6 +257,11 @@ def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str = "fmanetpp", prese
     if mode not in (None, "window", "causal"):
         raise vs.Error(f"{FUNC}: mode={mode!r} must be 'window' (bidirectional, any frame order), 'causal' (low "
                        "latency, frames in order) or None (from the model)")
+    if model is None:
+        try:
+            model = model_for_weights(weights, "fmanetpp-causal" if mode == "causal" else "fmanetpp")
+        except ValueError as exc:
+            raise vs.Error(f"{FUNC}: {exc}") from exc
     if mode is None:
         mode = "causal" if model == "fmanetpp-causal" else "window"
     if mode == "causal" and model == "fmanetpp":

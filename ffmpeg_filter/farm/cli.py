@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..cli_options import (add_exposure_options, add_logging_options, add_progress_options,
-                           add_restoration_options, add_stream_options, engine_settings, split_passthrough,
-                           stream_policy)
+                           add_restoration_options, add_stream_options, engine_settings, resolve_model,
+                           split_passthrough, stream_policy)
 from ..cli_runtime import UsageErrorParser, run_cli
 from ..command import enc_pairs_to_args
 from ..errors import EXIT_OK, InputError, UsageError
@@ -117,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stream_options(p, "streams and encoding (as fmanet-ffmpeg)")
     add_restoration_options(
-        p, "restoration (as fmanet-ffmpeg)", model_default="fmanetpp",
-        model_help="model family: fmanetpp (default) or fmanet (the causal model does not suit chunks)",
+        p, "restoration (as fmanet-ffmpeg)", model_default=None,
+        model_help="model family: fmanetpp or fmanet (the causal model does not suit chunks); default: the one "
+                   "named by the --weights card, else fmanetpp",
         preset_help="model size preset (paper, small, tiny); default: the shipped model's",
         device_help="cuda or cpu for the workers (default: cuda when the task has a GPU)",
         tile_help="spatial tile size in input pixels (0 = off); set it for results identical across machines "
@@ -183,12 +184,14 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOpt
         report = str(Path(ns.output) / "fmanet-farm-report.json")
     if ns.local_cpus is not None and ns.local_cpus < 1:
         raise UsageError(f"--local-cpus {ns.local_cpus}: must be at least 1")
-    if ns.model == "fmanetpp-causal":
-        raise UsageError("--model fmanetpp-causal: the causal model carries state from frame to frame, which every "
-                         "farm chunk would reset; use fmanet-ffmpeg --live for it, or --model fmanetpp here")
+    model = resolve_model(ns, "fmanetpp")
+    if model == "fmanetpp-causal":
+        given = "--model fmanetpp-causal" if ns.model else f"--weights {ns.weights} (a fmanetpp-causal card)"
+        raise UsageError(f"{given}: the causal model carries state from frame to frame, which every farm chunk "
+                         "would reset; use fmanet-ffmpeg --live for it, or bidirectional fmanetpp weights here")
     return FarmOptions(
         jobs=jobs, folder_mode=folder_mode, overwrite=bool(ns.overwrite),
-        engine=engine_settings(ns, ns.model),
+        engine=engine_settings(ns, model),
         user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
         policy=stream_policy(ns),
         bitexact=ns.bitexact, ffmpeg=ns.ffmpeg, exposure=ns.exposure, exposure_from=ns.exposure_from,

@@ -122,3 +122,15 @@ def test_clear_errors(clip):
         stream.push(clip[1, :8, :8])
     with pytest.raises(ValueError, match="stream: exposure ended before frame 2"):
         list(eng.stream(iter(clip[:4]), exposure=iter([0.5, 0.5])))
+
+
+def test_the_weights_card_names_the_model(tmp_path, clip):
+    """Engine(weights=card) without model=: the card says it is the causal network (no mismatch error)."""
+    eng = Engine(preset="causal-tiny", **CAUSAL)
+    card = save_weights(eng._net.state_dict(), tmp_path / "live_x4.safetensors", preset="causal-tiny", scale=4,
+                        model="fmanetpp-causal")
+    by_card = Engine(weights=card, device="cpu")
+    assert by_card.causal and by_card.describe()["model"] == "fmanetpp-causal"
+    assert np.array_equal(by_card.restore(clip[:3]), eng.restore(clip[:3]))
+    with pytest.raises(WeightsError, match="no model card named 'nonexistent_card'"):
+        Engine(weights="nonexistent_card", device="cpu")

@@ -185,3 +185,19 @@ def test_refused_options(nut_clip, tmp_path, capsys, extra, message):
     code = cli.main(["--live", "-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), *ENGINE, *extra])
     assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "o.mkv").exists()
+
+
+def test_the_weights_card_picks_the_model_and_the_farm_refuses_a_causal_card(tmp_path, nut_clip):
+    from ffmpeg_filter.errors import UsageError
+    from ffmpeg_filter.farm import cli as farm_cli
+    from vs_fmanet.engine import Engine, save_weights
+
+    net = Engine(model="fmanetpp-causal", preset="causal-tiny", weights="random", device="cpu")._net
+    card = save_weights(net.state_dict(), tmp_path / "live.safetensors", preset="causal-tiny", scale=4,
+                        model="fmanetpp-causal")
+    ns, rest = cli.parse_args(["-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), "--weights", str(card)])
+    assert cli.options_from_args(ns, rest).engine.model == "fmanetpp-causal"
+    ns, rest = farm_cli.parse_args(["-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), "--weights", str(card)])
+    with pytest.raises(UsageError, match=r"--weights .*live\.json \(a fmanetpp-causal card\): the causal model "
+                                         r"carries state"):
+        farm_cli.options_from_args(ns, rest)

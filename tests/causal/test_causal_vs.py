@@ -87,3 +87,15 @@ def test_bad_arguments(clip):
         vs_fmanet.fmanet(clip, mode="causal", preset="causal-tiny", out_of_order="skip", **ARGS)
     with pytest.raises(vs.Error, match="window= and overlap= do not apply"):
         vs_fmanet.fmanet(clip, mode="causal", preset="causal-tiny", window=4, **ARGS)
+
+
+def test_a_causal_card_selects_causal_mode(clip, reference, tmp_path):
+    from vs_fmanet.engine import save_weights
+
+    net = Engine(model="fmanetpp-causal", preset="causal-tiny", **ARGS)._net
+    card = save_weights(net.state_dict(), tmp_path / "live.safetensors", preset="causal-tiny", scale=4,
+                        model="fmanetpp-causal")
+    out = vs_fmanet.fmanet(clip, weights=str(card), device="cpu")
+    assert np.array_equal(to_array(out, list(out.frames())), reference["causal-tiny"])
+    with pytest.raises(vs.Error, match=r"fmanet: .*no model card named 'missing_card'"):
+        vs_fmanet.fmanet(clip, weights="missing_card", device="cpu")

@@ -30,7 +30,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
-from .weights import RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
+from .weights import RANDOM, RANDOM_SEED, ModelCard, model_for_weights, resolve_card, shared_network
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Engine:
             frame with a recurrent state, see :mod:`.causal`; ``stream()`` returns each frame as soon as its look-ahead
             is in, ``open_stream()`` gives push/flush control; window/overlap do not apply) or ``"fmanet"`` (FMA-Net,
             CVPR 2024, from weights converted with ``fmanet-convert``; 3-frame windows, BGR handled inside, not
-            exposure-aware).
+            exposure-aware). None = the family named by the model card of ``weights``, else ``"fmanetpp"``.
         scale: upscaling factor of the weights (4, 2 or 1).
         preset: "paper", "small" or "tiny"; None = from the model card (required for ``weights="random"``).
         weights: None = default shipped weights for (model, scale); a model card ``.json``, a ``.safetensors`` with
@@ -84,7 +84,7 @@ class Engine:
         pinned: CUDA only: pinned host memory and a separate copy stream for frames; None = on for CUDA.
     """
 
-    def __init__(self, *, model: str = "fmanetpp", scale: int = 4, preset: str | None = None,
+    def __init__(self, *, model: str | None = None, scale: int = 4, preset: str | None = None,
                  weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
                  window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
                  tile_overlap: int | None = None, compile: str | bool | None = None,
@@ -93,6 +93,7 @@ class Engine:
             raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1)")
         self._device = resolve_device(device)
         self._precision = resolve_precision(precision, self._device)
+        model = model_for_weights(weights, "fmanetpp") if model is None else model
         self._card = resolve_card(weights, model, int(scale), preset)
         self._preset = self._card.preset if self._card else preset
         self._model = model

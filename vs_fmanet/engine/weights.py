@@ -160,6 +160,14 @@ def card_for_weights(weights: str | os.PathLike) -> ModelCard:
     return card
 
 
+def model_for_weights(weights: str | os.PathLike | None, default: str) -> str:
+    """The model family (``"fmanetpp"``, ``"fmanetpp-causal"``, ``"fmanet"``) of the card behind ``weights``, or
+    ``default`` when ``weights`` is None (shipped weights) or ``"random"``: weights say what network they belong to."""
+    if weights is None or (isinstance(weights, str) and weights == RANDOM):
+        return default
+    return card_for_weights(weights).model
+
+
 def resolve_card(weights: str | os.PathLike | None, model: str, scale: int, preset: str | None) -> ModelCard | None:
     """The card for a ``weights`` argument; None means ``weights="random"``.
 
