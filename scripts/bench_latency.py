@@ -95,6 +95,14 @@ def engine_for(model: str, preset: str, args: argparse.Namespace) -> Engine:
                   precision=args.precision, tile=0)
 
 
+def timed_push(stream, frame: np.ndarray, wall: list[float], cpu: list[float]) -> None:
+    """Push one frame; append its wall-clock and process CPU seconds to ``wall`` / ``cpu``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    stream.push(frame)
+    wall.append(time.perf_counter() - t0)
+    cpu.append(time.process_time() - c0)
+
+
 def bench_causal(preset: str, h: int, w: int, args: argparse.Namespace) -> dict:
     eng = engine_for("fmanetpp-causal", preset, args)
     frames = synthetic_frames(16, h, w)
@@ -104,10 +112,7 @@ def bench_causal(preset: str, h: int, w: int, args: argparse.Namespace) -> dict:
     times, cpu = [], []
     t_all = time.perf_counter()
     for i in range(args.frames):
-        t0, c0 = time.perf_counter(), time.process_time()
-        stream.push(frames[i % 16])
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
+        timed_push(stream, frames[i % 16], times, cpu)
     total = time.perf_counter() - t_all
     desc = eng.describe()
     return {"kind": "causal", "model": desc["model"], "preset": desc["preset"],
@@ -147,10 +152,7 @@ def bench_long(args: argparse.Namespace) -> dict:
     block_cpu: list[float] = []
     t_start = time.perf_counter()
     for i in range(args.long_frames):
-        t0, c0 = time.perf_counter(), time.process_time()
-        stream.push(frames[i % 32])
-        block.append(time.perf_counter() - t0)
-        block_cpu.append(time.process_time() - c0)
+        timed_push(stream, frames[i % 32], block, block_cpu)
         if (i + 1) % args.every == 0 or i + 1 == args.long_frames:
             mem = stream.memory()
             checkpoints.append({"frame": i + 1, "rss_mb": round(rss_mb(), 2), **mem, "live_tensors": live_tensors(),
