@@ -15,6 +15,8 @@
 #     carry [".whl/bench"]   command: bash scripts/gpu_run.sh model     # eager sweep + peers + quality guard (~8 min)
 #     carry [".whl/e2e"]     command: bash scripts/gpu_run.sh e2e       # 1080p end to end, pinned on/off (~3 min)
 #     (no carry)             command: bash scripts/gpu_run.sh compile   # torch.compile modes, cold compile cost
+#     carry [".bundle"]      command: bash scripts/gpu_run.sh train     # GPU data rate, then paper-preset training
+#     (no carry)             command: bash scripts/gpu_run.sh latency   # causal latency + 10,000-frame stream
 # Each phase writes $OUT/bench_<name>.json (rewritten after every row, so a phase cut short keeps its rows) and
 # $OUT/bench_<name>.log (table and progress). A phase stops starting new rows after MAX_MINUTES (default per phase,
 # below). BENCH_ARGS="..." appends options to every bench command (e.g. BENCH_ARGS="--tiles 0,256").
@@ -111,8 +113,42 @@ case "$phase" in
     bench unpinned --sizes 270x480 --precisions fp16 --pinned off --warmup 2 --repeats 5 --peers none \
       --max-minutes 2
     ;;
+  train)
+    # carry [".bundle"]: the source images packed here by `python scripts/pack_sources.py --out .bundle/sources`
+    # (about 49 MiB; the GPU image has neither the Debian photo packages nor the PyPI sample-data wheels).
+    # Resumes from .train/<NAME> (kept on the device while it stays warm) or from models/<NAME>.json; ends with the
+    # fp16 export cut into <= 15 MiB parts under $OUT/weights (join here: scripts/weights_parts.py join).
+    mkdir -p "$out"
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    [ -d .bundle/sources ] || { echo "gpu_run: carry .bundle (python scripts/pack_sources.py --out .bundle/sources)" >&2; exit 1; }
+    export VS_FMANET_SOURCES="$PWD/.bundle/sources"
+    environment | tee -a "$out/train.log"
+    if [ ! -f "$out/data_rate.txt" ] && [ -z "${SKIP_DATA_RATE:-}" ]; then   # issue 4: the engine's GPU render rate
+      python3 -c 'import time, torch; from vs_fmanet.data import TrainingSampler as S
+s = S(device="cuda", frames=10, lr_size=64); s.sample(8); torch.cuda.synchronize(); t = time.time()
+[s.sample(8) for _ in range(5)]; torch.cuda.synchronize(); print(f"{(time.time() - t) / 5:.3f} s per batch of 8 clips x 10 frames x 64x64 LR (256x256 HR)")' \
+        2>&1 | tee "$out/data_rate.txt"
+      python3 -m pytest -q -p no:cacheprovider tests/data/test_data_device.py 2>&1 | tail -3 | tee -a "$out/data_rate.txt"
+    fi
+    name="${NAME:-fmanetpp_paper_x4}"
+    # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options on purpose
+    PYTHONUNBUFFERED=1 python3 scripts/train.py --name "$name" --preset "${PRESET:-paper}" \
+      --plan "${PLAN:-ete:300,degradation:600,joint:6000}" --batch "${BATCH:-8}" --frames 10 --lr-size 64 --bf16 \
+      --time-limit "$(( ${MAX_MINUTES:-8} * 60 ))" --save-every 100 --log-json "$out/train.jsonl" \
+      --export --models /tmp/export ${TRAIN_ARGS:-} 2>&1 | tee -a "$out/train.log"
+    python3 scripts/weights_parts.py split "/tmp/export/$name.json" "$out/weights"
+    ;;
+  latency)
+    # issue 12: the causal model's per-frame latency and a 10,000-frame stream (random weights: timing only)
+    mkdir -p "$out"
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    environment | tee "$out/bench_latency.log"
+    PYTHONUNBUFFERED=1 python3 scripts/bench_latency.py --device cuda --presets causal-small,causal-paper \
+      --sizes 180x320,270x480 --frames 200 --compare small,paper --long-preset causal-small --long-size 270x480 \
+      --long-frames 10000 --json "$out/bench_latency.json" -y ${BENCH_ARGS:-} 2>&1 | tee -a "$out/bench_latency.log"
+    ;;
   *)
-    echo "usage: bash scripts/gpu_run.sh wheels|model|compile|e2e   (see the comments at the top)" >&2
+    echo "usage: bash scripts/gpu_run.sh wheels|model|compile|e2e|train|latency   (see the comments at the top)" >&2
     exit 2
     ;;
 esac

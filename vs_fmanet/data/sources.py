@@ -181,7 +181,9 @@ def _pypi_entries(spec: SourceSpec) -> list[dict]:
     return out
 
 
-def _debian_entries(spec: SourceSpec, root: Path) -> list[dict]:
+def _manifest_entries(spec: SourceSpec, root: Path) -> list[dict]:
+    """Entries of ``root/<package>/manifest.json`` (fetched Debian files, or a bundle of :mod:`.bundle`, whose
+    entries keep the original ``path`` and name the stored file in ``file``)."""
     manifest = root / spec.package / MANIFEST_NAME
     if not manifest.is_file():
         return []
@@ -189,7 +191,7 @@ def _debian_entries(spec: SourceSpec, root: Path) -> list[dict]:
     out = []
     for entry in info.get("files", []):
         if matches(spec, entry["path"]):
-            out.append(dict(entry, abs=root / spec.package / entry["path"]))
+            out.append(dict(entry, abs=root / spec.package / entry.get("file", entry["path"])))
     return out
 
 
@@ -197,7 +199,8 @@ def catalogue(kinds: tuple[str, ...] | None = None, root: str | os.PathLike | No
               sources: tuple[str, ...] | None = None) -> list[SourceImage]:
     """Every available source image (sorted by id, de-duplicated), optionally only of ``kinds`` / ``sources``.
 
-    PyPI sources are found in the installed packages; Debian sources under ``root`` (default source_root()).
+    PyPI sources are found in the installed packages (or under ``root`` when it is a bundle, see bundle.py); Debian
+    sources under ``root`` (default source_root()).
     Missing sources are simply absent (log at debug level); see ``available_sources`` in fetch.py.
     """
     base = Path(root) if root is not None else source_root()
@@ -205,7 +208,10 @@ def catalogue(kinds: tuple[str, ...] | None = None, root: str | os.PathLike | No
     for spec in SOURCES:
         if (kinds and spec.kind not in kinds) or (sources and spec.name not in sources):
             continue
-        entries = _pypi_entries(spec) if spec.provider == "pypi" else _debian_entries(spec, base)
+        if spec.provider == "pypi" and not (base / spec.package / MANIFEST_NAME).is_file():
+            entries = _pypi_entries(spec)
+        else:   # Debian sources, and PyPI sources carried in a bundle (see bundle.py)
+            entries = _manifest_entries(spec, base)
         if not entries:
             log.debug("catalogue: source %s (%s package %s) not installed", spec.name, spec.provider, spec.package)
         if spec.largest_per_folder:
