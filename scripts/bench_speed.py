@@ -368,6 +368,24 @@ def main(argv: list[str] | None = None) -> int:
     peer_precisions = [p for p in precisions if p in ("fp32", "fp16")] if cuda else ["fp32"]
     built: dict[tuple[str, str], Any] = {}
 
+    def record(row: dict[str, Any]) -> None:
+        """Keep a finished or skipped row; the JSON is rewritten at once, so a run cut short keeps it."""
+        rows.append(row)
+        report.save()
+
+    @contextlib.contextmanager
+    def measuring(row: dict[str, Any]) -> Iterator[None]:
+        """One row's measurement: a failure (OOM, compile error...) is recorded in the row and the run goes on; the
+        CUDA cache is emptied either way; then the row is kept."""
+        try:
+            yield
+        except Exception as exc:
+            row["error"] = _error(exc)
+        finally:
+            if cuda:
+                torch.cuda.empty_cache()
+        record(row)
+
     def peer_row(name: str, precision: str, h: int, w: int, size_i: int) -> None:
         """Time peer ``name`` at one size (built once per precision); failures become rows with the reason."""
         base = {"kind": "peer", "model": name, "package": bench_peers.PACKAGES[name], "precision": precision,
@@ -379,31 +397,22 @@ def main(argv: list[str] | None = None) -> int:
                 built[name, precision] = f"not built: {exc}"
         peer = built[name, precision]
         if isinstance(peer, str):
-            rows.append(dict(base, error=peer))
-            report.save()
+            record(dict(base, error=peer))
             return
         row = dict(base, output=f"{peer.scale * h}x{peer.scale * w}", version=peer.version, params=peer.params,
                    matmul_precision=peer.matmul_precision, extension=peer.extension,
                    extension_build_s=peer.extension_build_s)
         if time.monotonic() > deadline:
-            rows.append(dict(row, error="skipped: --max-minutes reached"))
-            report.save()
+            record(dict(row, error="skipped: --max-minutes reached"))
             return
         print(f"bench_speed: peer {name} {h}x{w} {precision} ...", file=sys.stderr, flush=True)
         clip = torch.from_numpy(synthetic_clip(peer_frames, h, w, args.seed + size_i)).permute(0, 3, 1, 2)
-        try:
+        with measuring(row):
             t = bench_peers.time_peer(peer, clip[None].contiguous(), device, warmup, peer_repeats)
             row.update(t)
             row.update({"s_per_frame": t["s_per_run"] / peer_frames, "fps": peer_frames / t["s_per_run"],
                         "model_s_per_frame": t["model_s_per_run"] / peer_frames,
                         "model_fps": peer_frames / t["model_s_per_run"]})
-        except Exception as exc:
-            row["error"] = _error(exc)
-        finally:
-            if cuda:
-                torch.cuda.empty_cache()
-        rows.append(row)
-        report.save()
 
     def engine_for(precision: str, compile_mode: str, cl: bool, tile: Any) -> Engine:
         return Engine(model=args.model, scale=args.scale, preset=args.preset, weights=args.weights,
@@ -433,12 +442,10 @@ def main(argv: list[str] | None = None) -> int:
                 row = dict(base, kind="reference" if is_ref else "fmanetpp", precision=precision,
                            compile=compile_mode, channels_last=cl)
                 if time.monotonic() > deadline:
-                    row["error"] = "skipped: --max-minutes reached"
-                    rows.append(row)
-                    report.save()
+                    record(dict(row, error="skipped: --max-minutes reached"))
                     continue
                 print(f"bench_speed: {row['kind']} {_config_label(row)} ...", file=sys.stderr, flush=True)
-                try:
+                with measuring(row):   # OOM, compile failure...: recorded in the row, the run goes on
                     with strict_fp32(device, is_ref):
                         eng = engine_for(precision, compile_mode, cl, tile)
                         row["tf32"] = tf32_state()
@@ -457,13 +464,6 @@ def main(argv: list[str] | None = None) -> int:
                         row["quality"] = {"max_abs": None, "psnr_db": None, "ok": None,
                                           "note": "no reference output (the reference run failed)"}
                     del eng, out
-                except Exception as exc:  # OOM, compile failure...: recorded, the run goes on
-                    row["error"] = _error(exc)
-                finally:
-                    if cuda:
-                        torch.cuda.empty_cache()
-                rows.append(row)
-                report.save()
         del clip
         if (h, w) in peer_sizes:
             for name in peers:
