@@ -120,23 +120,22 @@ def format_table(results: dict) -> str:
 
 
 def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str) -> dict:
-    """One Engine per ``--weights`` (model family from its card), labelled "model" when there is one, else by card
-    name (and folder, when two cards share a name); no ``--weights``: the shipped default FMA-Net++ for ``scale``."""
+    """One Engine per ``--weights`` (the engine takes the model family from the card), labelled "model" when there
+    is one, else by card name (and folder, when two cards share a name); no ``--weights``: the shipped default
+    FMA-Net++ for ``scale``."""
     from vs_fmanet.engine import Engine
-    from vs_fmanet.engine.weights import card_for_weights
 
-    if not weights:
-        return {"model": Engine(scale=scale, device=device, precision=precision)}
-    cards = [card_for_weights(w) for w in weights]
-    names = [c.name for c in cards]
+    built = [Engine(scale=scale, weights=w, device=device, precision=precision) for w in weights or [None]]
+    if len(built) == 1:
+        return {"model": built[0]}
+    names = [e.card.name for e in built]
     engines = {}
-    for w, card in zip(weights, cards):
-        label = "model" if len(weights) == 1 else card.name
-        if names.count(card.name) > 1:    # e.g. a candidate beside the shipped weights of the same name
-            label = f"{card.name} [{card.card_path.parent}]"
+    for w, engine in zip(weights, built):
+        card = engine.card
+        label = card.name if names.count(card.name) == 1 else f"{card.name} [{card.card_path.parent}]"
         if label in engines:
             raise SystemExit(f"evaluate.py: --weights {w!r} repeats {card.card_path}")
-        engines[label] = Engine(model=card.model, scale=scale, weights=w, device=device, precision=precision)
+        engines[label] = engine
     return engines
 
 

@@ -30,7 +30,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
-from .weights import RANDOM, RANDOM_SEED, ModelCard, model_for_weights, resolve_card, shared_network
+from .weights import RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ class Engine:
             raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1)")
         self._device = resolve_device(device)
         self._precision = resolve_precision(precision, self._device)
-        model = model_for_weights(weights, "fmanetpp") if model is None else model
         self._card = resolve_card(weights, model, int(scale), preset)
+        model = model or (self._card.model if self._card else "fmanetpp")
         self._preset = self._card.preset if self._card else preset
         self._model = model
         self._net = shared_network(self._card, self._preset, int(scale), self._device, model)

@@ -168,21 +168,23 @@ def model_for_weights(weights: str | os.PathLike | None, default: str) -> str:
     return card_for_weights(weights).model
 
 
-def resolve_card(weights: str | os.PathLike | None, model: str, scale: int, preset: str | None) -> ModelCard | None:
+def resolve_card(weights: str | os.PathLike | None, model: str | None, scale: int, preset: str | None
+                 ) -> ModelCard | None:
     """The card for a ``weights`` argument; None means ``weights="random"``.
 
     ``weights`` may be None (default for model/scale), a card ``.json``, a ``.safetensors`` with its card next to
-    it (same stem), or a bare card name looked up in :func:`models_dirs`.
+    it (same stem), or a bare card name looked up in :func:`models_dirs`. ``model`` None accepts the card's model
+    family (``"fmanetpp"`` when the default weights are looked up).
     """
-    if model not in SUPPORTED_MODELS:
+    if model is not None and model not in SUPPORTED_MODELS:
         raise ValueError(f"Engine: model={model!r} is not supported; choose one of {list(SUPPORTED_MODELS)}")
     if isinstance(weights, str) and weights == RANDOM:
         if preset is None:
             raise ValueError("Engine: weights='random' needs an explicit preset= ('tiny', 'small' or 'paper'); "
                              "random weights are for tests only and restore nothing")
         return None
-    card = find_default_card(model, scale, preset) if weights is None else card_for_weights(weights)
-    if card.model != model:
+    card = find_default_card(model or "fmanetpp", scale, preset) if weights is None else card_for_weights(weights)
+    if model is not None and card.model != model:
         raise WeightsError(f"Engine: {card.card_path} is for model {card.model!r}, but model={model!r} was asked")
     if card.scale != scale:
         raise WeightsError(f"Engine: {card.card_path} holds x{card.scale} weights but scale={scale} was asked; "
