@@ -6,7 +6,8 @@ Stages (spec §5): ``ete`` (SupCon on exposure levels, then frozen), ``degradati
 learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<name>/`` (fp32 weights + optimizer
 state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
 resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
-from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit.
+from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit. A resumed run keeps its data
+recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``) unless a flag changes it, which is logged.
 
 Metadata dropout: in each joint/degradation batch, each frame's true exposure is kept with probability
 ``--meta-keep`` (default 0.5) and otherwise hidden, so both the metadata and the ETE paths are trained.
@@ -41,6 +42,8 @@ from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noq
 
 log = logging.getLogger("train")
 STAGES = ("ete", "degradation", "joint")
+# The data recipe a run keeps across resumes unless a flag changes it on purpose.
+RECIPE_DEFAULTS = {"batch": 4, "frames": 10, "lr_size": 64, "meta_keep": 0.5}
 
 
 def parse_plan(text: str) -> dict[str, int]:
@@ -76,12 +79,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="train the causal low-latency model (fmanetpp-causal); --preset small = causal-small")
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--plan", default="ete:150,degradation:300,joint:3000")
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--frames", type=int, default=10)
-    ap.add_argument("--lr-size", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=None,
+                    help=f"clips per step (default {RECIPE_DEFAULTS['batch']}, or what the resumed run used)")
+    ap.add_argument("--frames", type=int, default=None,
+                    help=f"frames per clip (default {RECIPE_DEFAULTS['frames']}, or what the resumed run used)")
+    ap.add_argument("--lr-size", type=int, default=None,
+                    help=f"LR patch side in pixels (default {RECIPE_DEFAULTS['lr_size']}, or what the resumed run "
+                         "used)")
     ap.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of Net^D / Net^R stages")
     ap.add_argument("--ete-lr", type=float, default=1e-3)
-    ap.add_argument("--meta-keep", type=float, default=0.5)
+    ap.add_argument("--meta-keep", type=float, default=None,
+                    help=f"probability of keeping a frame's true exposure (default {RECIPE_DEFAULTS['meta_keep']}, "
+                         "or what the resumed run used)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
@@ -114,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = {s: 0 for s in STAGES}
     wall = 0.0
     sampler_state: dict | None = None
+    resumed_recipe: dict = {}
     shipped = models_dir / f"{args.name}.json"
     if (work / "model.json").exists() and state_path.exists():
         load_into(model, work / "model.json")
@@ -122,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = st.get("wall_seconds", 0.0)
         sampler_state = st.get("sampler")
         args.init_from = st.get("init_from")
+        resumed_recipe = st.get("recipe") or _card_recipe(shipped)
         log.info("resumed from %s: %s", work, progress)
     elif shipped.exists():
         load_into(model, shipped)
@@ -130,11 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         wall = st.get("wall_seconds", 0.0)
         sampler_state = st.get("sampler")
         args.init_from = st.get("init_from")
+        resumed_recipe = _card_recipe(shipped)
         log.info("resumed from shipped weights %s (optimizer state restarts): %s", shipped, progress)
     elif args.init_from:
         copied, total = init_matching(model, Path(args.init_from))
         log.info("initialised %d of %d parameters from %s (matching names and shapes)", copied, total,
                  args.init_from)
+    apply_recipe(args, resumed_recipe)
     log.info("parameters: %s", count_parameters(model))
     if args.export_only:
         sampler_state = sampler_state or {}
@@ -237,13 +250,38 @@ def init_matching(model: torch.nn.Module, card_path: Path) -> tuple[int, int]:
     return sum(v.numel() for v in matching.values()), sum(v.numel() for v in own.values())
 
 
+def _card_recipe(card: Path) -> dict:
+    """The data recipe recorded in a shipped card's training record ({} when there is none)."""
+    if not card.exists():
+        return {}
+    training = read_model_card(card).extra.get("training", {})
+    return {k: training[k] for k in RECIPE_DEFAULTS if k in training}
+
+
+def apply_recipe(args: argparse.Namespace, resumed: dict) -> None:
+    """Fill the unset recipe flags from the run being resumed (else the defaults); log each flag that changes it.
+
+    A resumed run that silently switched from 6-frame 32x32 clips to the 10-frame 64x64 defaults would train a
+    different objective at a fifth of the speed, so an unset flag keeps what the checkpoint was trained with."""
+    for key, default in RECIPE_DEFAULTS.items():
+        given = getattr(args, key)
+        before = resumed.get(key)
+        if given is None:
+            setattr(args, key, before if before is not None else default)
+        elif before is not None and given != before:
+            log.warning("--%s %s changes the resumed run's recipe (it was trained with %s)",
+                        key.replace("_", "-"), given, before)
+    log.info("recipe: %s", {k: getattr(args, k) for k in RECIPE_DEFAULTS})
+
+
 def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, args, stage: str) -> None:
     """fp32 weights + Adam state + progress in the work directory (not shipped)."""
     save_weights(model.state_dict(), work / "model.safetensors", preset=args.preset, scale=args.scale,
                  name=f"{args.name}-checkpoint", dtype=torch.float32, overwrite=True, model=args.model)
     save_optimizer(opt, work / f"optim_{stage}.safetensors")
     state = {"progress": progress, "wall_seconds": wall, "preset": args.preset, "scale": args.scale,
-             "seed": args.seed, "sampler": sampler.state_dict(), "init_from": args.init_from}
+             "seed": args.seed, "sampler": sampler.state_dict(), "init_from": args.init_from,
+             "recipe": {k: getattr(args, k) for k in RECIPE_DEFAULTS}}
     tmp = work / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=1) + "\n")
     tmp.replace(work / "state.json")

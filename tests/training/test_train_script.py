@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +17,12 @@ from vs_fmanet.engine.weights import load_state_dict, read_model_card
 from vs_fmanet.model import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY_RUN = ["--preset", "tiny", "--batch", "2", "--frames", "4", "--lr-size", "16", "--device", "cpu"]
+TINY_RECIPE = ["--batch", "2", "--frames", "4", "--lr-size", "16"]
 
 
-def train(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+def train(tmp: Path, *args: str, recipe: list[str] = TINY_RECIPE) -> subprocess.CompletedProcess:
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp / "work"),
-           "--models", str(tmp / "models"), *TINY_RUN, *args]
+           "--models", str(tmp / "models"), "--preset", "tiny", "--device", "cpu", *recipe, *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -85,3 +86,24 @@ def test_init_from_copies_matching_tensors_into_the_causal_model(tmp_path: Path)
     assert any(k.startswith("exposure_code.ete.") for k in shared) and len(shared) < len(got)
     for k in shared:
         assert torch.allclose(got[k].float(), src[k].float(), atol=1e-3), k
+
+
+def test_a_resumed_run_keeps_its_data_recipe_unless_a_flag_changes_it(tmp_path: Path) -> None:
+    train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:1", "--meta-keep", "0.25")
+    state = json.loads((tmp_path / "work" / "t" / "state.json").read_text())
+    assert state["recipe"] == {"batch": 2, "frames": 4, "lr_size": 16, "meta_keep": 0.25}
+    # no recipe flags: the resumed run trains on the same 4-frame 16x16 clips, not the 10-frame 64x64 defaults
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:2", "--export", recipe=[])
+    assert "recipe: {'batch': 2, 'frames': 4, 'lr_size': 16, 'meta_keep': 0.25}" in proc.stderr
+    assert "changes the resumed run's recipe" not in proc.stderr
+    rec = card_training(tmp_path / "models" / "t.json")
+    assert (rec["batch"], rec["frames"], rec["lr_size"], rec["meta_keep"]) == (2, 4, 16, 0.25)
+    # a flag that differs is honoured and said aloud
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:3", recipe=["--frames", "3"])
+    assert "--frames 3 changes the resumed run's recipe (it was trained with 4)" in proc.stderr
+    assert json.loads((tmp_path / "work" / "t" / "state.json").read_text())["recipe"]["frames"] == 3
+    # the shipped card alone (no work directory) carries the recipe too
+    shutil.rmtree(tmp_path / "work")
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:3", "--export-only", recipe=[])
+    assert "resumed from shipped weights" in proc.stderr
+    assert "recipe: {'batch': 2, 'frames': 4, 'lr_size': 16, 'meta_keep': 0.25}" in proc.stderr
