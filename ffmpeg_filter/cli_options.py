@@ -57,7 +57,8 @@ def add_restoration_options(p: argparse.ArgumentParser, title: str, *, model_def
                             model_help: str, preset_help: str, device_help: str, tile_help: str) -> None:
     """Engine options (see ``vs_fmanet.engine.Engine``)."""
     en = p.add_argument_group(title)
-    en.add_argument("--scale", type=int, default=4, help="upscaling factor: 4 (default), 2, or 1 (deblur only)")
+    en.add_argument("--scale", type=int, default=None,
+                    help="upscaling factor: 4, 2, or 1 (deblur only); default: the scale of --weights, else 4")
     en.add_argument("--model", default=model_default, help=model_help)
     en.add_argument("--preset", help=preset_help)
     en.add_argument("--weights", metavar="PATH|random",

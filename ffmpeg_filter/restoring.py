@@ -37,7 +37,7 @@ class EngineSettings:
     """Engine options exposed by the command line (see ``vs_fmanet.engine.Engine`` for their meaning)."""
 
     model: str = "fmanetpp"
-    scale: int = 4
+    scale: int | None = None                      # None = the weights card's scale (4 for the shipped default)
     preset: str | None = None
     weights: str | os.PathLike | None = None      # None = shipped weights; "random" = seeded random (tests)
     device: str | None = None

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", action="append", default=None,
                     help="weights: a card .json, .safetensors or card name (default: the shipped model for --scale); "
                          "repeat to compare several in one table")
-    ap.add_argument("--scale", type=int, default=4)
+    ap.add_argument("--scale", type=int, default=None, help="default: the scale of --weights, else 4")
     ap.add_argument("--size", choices=("small", "full"), default="small")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--benchmarks", default=",".join(BENCHMARKS))

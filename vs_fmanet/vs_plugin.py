@@ -220,7 +220,7 @@ class _Renderer:
         return carrier
 
 
-def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str | None = None, preset: str | None = None,
+def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = None, preset: str | None = None,
            weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
            window: int | None = None, overlap: int | None = None, tile: int | Sequence[int] | None = None,
            tile_overlap: int | None = None, exposure: float | str | Sequence[float] | None = None,
@@ -232,7 +232,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int = 4, model: str | None = None, pres
         clip: constant-format RGBS or RGBH clip, progressive, not GPU-resident (any width/height, odd included).
         scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap: as for
             :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA, fp32 on CPU;
-            model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with mode="causal").
+            model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with mode="causal";
+            scale None = the scale of the ``weights`` card, else 4).
         exposure: exposure as a fraction of the frame interval: one number for all frames, or one per frame (NaN =
             not given); or text for the whole clip: seconds ("1/100", "0.01") or a shutter angle ("180deg"),
             converted at the clip's frame rate. Where given it overrides the frame prop.

@@ -89,6 +89,23 @@ def test_card_must_match_the_request(card):
         Engine(weights=card, preset="paper")
 
 
+def test_scale_comes_from_the_weights_card_unless_asked(tmp_path, card, clip, monkeypatch):
+    from vs_fmanet.model import build_model
+
+    torch.manual_seed(2)
+    x2 = save_weights(build_model("tiny", 2).state_dict(), tmp_path / "fmanetpp_x2_tiny.safetensors", preset="tiny",
+                      scale=2)
+    by_card = Engine(weights=x2, window=3, overlap=0)
+    assert by_card.scale == 2 and by_card.restore(clip).shape == (3, 24, 24, 3)
+    with pytest.raises(WeightsError, match=r"holds x2 weights but scale=4 was asked; pass scale=2 \(or leave"):
+        Engine(weights=x2, scale=4)
+    # the default weights: x4 unless a scale is asked for; both cards sit in one models folder
+    monkeypatch.setenv("VS_FMANET_MODELS", str(tmp_path))
+    assert Engine(preset="tiny", window=3, overlap=0).scale == 4
+    assert Engine(scale=2, window=3, overlap=0).model_name == "fmanetpp_x2_tiny"
+    assert Engine(weights="random", preset="tiny", window=3, overlap=0).scale == 4
+
+
 def test_weights_that_do_not_fit_the_preset(tmp_path):
     path = tmp_path / "wrong.safetensors"
     save_file({"net_d.something": torch.zeros(3)}, path)

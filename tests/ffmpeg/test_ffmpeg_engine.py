@@ -99,3 +99,24 @@ def test_end_to_end_with_the_real_engine(sdr_clip: Path, tmp_path: Path):
     assert s["audio"] == [{"codec": "aac", "language": "eng"}]
     src_audio = {d for _, d in packet_digests(sdr_clip, "audio")}
     assert {d for _, d in packet_digests(out, "audio")} <= src_audio  # copied packets, not re-encoded
+
+
+def test_x2_weights_make_a_x2_video_without_scale_flag(sdr_clip: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture):
+    """--scale defaults to the scale the --weights card was trained for; naming another one is refused."""
+    import torch
+
+    from vs_fmanet.engine import save_weights
+    from vs_fmanet.model import build_model
+
+    torch.manual_seed(4)
+    card = save_weights(build_model("tiny", 2).state_dict(), tmp_path / "x2.safetensors", preset="tiny", scale=2)
+    out = tmp_path / "x2.mkv"
+    weights = ["--weights", str(card), "--device", "cpu", "--window", "4", "--overlap", "2"]
+    assert cli.main(["-i", str(sdr_clip), "-o", str(out), "-t", "0.1", "--progress", "none", *weights,
+                     "--", "-preset", "ultrafast"]) == 0
+    s = stream_summary(out)
+    assert (s["video"]["width"], s["video"]["height"]) == (128, 96)
+    refused = tmp_path / "refused.mkv"
+    assert cli.main(["-i", str(sdr_clip), "-o", str(refused), "--progress", "none", "--scale", "4", *weights]) != 0
+    assert not refused.exists() and "holds x2 weights but scale=4 was asked" in capsys.readouterr().err

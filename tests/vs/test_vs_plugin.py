@@ -142,6 +142,22 @@ def test_odd_sizes_and_tiles_pass_through(frames):
     np.testing.assert_array_equal(to_array(tiled), engine.restore(odd))
 
 
+def test_x2_weights_give_a_x2_clip_without_naming_the_scale(tmp_path):
+    import torch
+
+    from vs_fmanet.engine import save_weights
+    from vs_fmanet.model import build_model
+
+    torch.manual_seed(5)
+    card = save_weights(build_model("tiny", 2).state_dict(), tmp_path / "x2.safetensors", preset="tiny", scale=2)
+    small = make_clip(3, 13, 17)
+    out = vs_fmanet.fmanet(clip_from_array(small), weights=str(card), window=4, overlap=4)
+    assert (out.width, out.height) == (34, 26) and out.get_frame(1).props["FMANetScale"] == 2
+    np.testing.assert_array_equal(to_array(out), Engine(weights=card, window=4, overlap=4).restore(small))
+    with pytest.raises(vs.Error, match="holds x2 weights but scale=4 was asked"):
+        vs_fmanet.fmanet(clip_from_array(small), weights=str(card), scale=4)
+
+
 def test_nothing_is_printed_to_stdout(frames, capfd):
     out = vs_fmanet.fmanet(clip_from_array(frames[:3]), **SETTINGS, scene_change="detect")
     for _ in out.frames():

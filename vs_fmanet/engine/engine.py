@@ -30,7 +30,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
-from .weights import RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
+from .weights import DEFAULT_SCALE, RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Engine:
             is in, ``open_stream()`` gives push/flush control; window/overlap do not apply) or ``"fmanet"`` (FMA-Net,
             CVPR 2024, from weights converted with ``fmanet-convert``; 3-frame windows, BGR handled inside, not
             exposure-aware). None = the family named by the model card of ``weights``, else ``"fmanetpp"``.
-        scale: upscaling factor of the weights (4, 2 or 1).
+        scale: upscaling factor (4, 2 or 1); None = the scale of the model card of ``weights``, else 4.
         preset: "paper", "small" or "tiny"; None = from the model card (required for ``weights="random"``).
         weights: None = default shipped weights for (model, scale); a model card ``.json``, a ``.safetensors`` with
             its card, or a card name; ``"random"`` = seeded random init (tests only).
@@ -84,20 +84,22 @@ class Engine:
         pinned: CUDA only: pinned host memory and a separate copy stream for frames; None = on for CUDA.
     """
 
-    def __init__(self, *, model: str | None = None, scale: int = 4, preset: str | None = None,
+    def __init__(self, *, model: str | None = None, scale: int | None = None, preset: str | None = None,
                  weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
                  window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
                  tile_overlap: int | None = None, compile: str | bool | None = None,
                  channels_last: bool | None = None, pinned: bool | None = None) -> None:
-        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-            raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1)")
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1):
+            raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1) or None (from the "
+                             "weights card)")
         self._device = resolve_device(device)
         self._precision = resolve_precision(precision, self._device)
-        self._card = resolve_card(weights, model, int(scale), preset)
+        self._card = resolve_card(weights, model, None if scale is None else int(scale), preset)
         model = model or (self._card.model if self._card else "fmanetpp")
+        scale = self._card.scale if self._card else int(scale or DEFAULT_SCALE)
         self._preset = self._card.preset if self._card else preset
         self._model = model
-        self._net = shared_network(self._card, self._preset, int(scale), self._device, model)
+        self._net = shared_network(self._card, self._preset, scale, self._device, model)
         self._accel = resolve_accel(compile, channels_last, pinned, self._device)
         self._runner = prepare_network(self._net, self._accel)       # the module window forward passes go through
         self._transfer = HostTransfer(self._device, self._accel.pinned)
@@ -457,7 +459,7 @@ class Engine:
         raise self._nan_error("the model", label)
 
 
-def restore(frames: np.ndarray, exposure: np.ndarray | None = None, *, scale: int = 4,
+def restore(frames: np.ndarray, exposure: np.ndarray | None = None, *, scale: int | None = None,
             weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
             window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
             scene_cuts: Sequence[int] | None = None, **kw: Any) -> np.ndarray:

@@ -38,6 +38,7 @@ SUPPORTED_MODELS = ("fmanetpp", "fmanet", "fmanetpp-causal")
 CARD_FIELDS = ("name", "model", "preset", "scale", "file", "sha256", "format")
 RANDOM = "random"
 RANDOM_SEED = 20240607
+DEFAULT_SCALE = 4      # the scale of the default weights when neither ``scale`` nor a weights card names one
 
 
 class WeightsError(ValueError):
@@ -168,13 +169,14 @@ def model_for_weights(weights: str | os.PathLike | None, default: str) -> str:
     return card_for_weights(weights).model
 
 
-def resolve_card(weights: str | os.PathLike | None, model: str | None, scale: int, preset: str | None
+def resolve_card(weights: str | os.PathLike | None, model: str | None, scale: int | None, preset: str | None
                  ) -> ModelCard | None:
     """The card for a ``weights`` argument; None means ``weights="random"``.
 
     ``weights`` may be None (default for model/scale), a card ``.json``, a ``.safetensors`` with its card next to
     it (same stem), or a bare card name looked up in :func:`models_dirs`. ``model`` None accepts the card's model
-    family (``"fmanetpp"`` when the default weights are looked up).
+    family (``"fmanetpp"`` when the default weights are looked up); ``scale`` None accepts the card's scale
+    (:data:`DEFAULT_SCALE` when the default weights are looked up).
     """
     if model is not None and model not in SUPPORTED_MODELS:
         raise ValueError(f"Engine: model={model!r} is not supported; choose one of {list(SUPPORTED_MODELS)}")
@@ -183,12 +185,13 @@ def resolve_card(weights: str | os.PathLike | None, model: str | None, scale: in
             raise ValueError("Engine: weights='random' needs an explicit preset= ('tiny', 'small' or 'paper'); "
                              "random weights are for tests only and restore nothing")
         return None
-    card = find_default_card(model or "fmanetpp", scale, preset) if weights is None else card_for_weights(weights)
+    card = (find_default_card(model or "fmanetpp", scale or DEFAULT_SCALE, preset) if weights is None
+            else card_for_weights(weights))
     if model is not None and card.model != model:
         raise WeightsError(f"Engine: {card.card_path} is for model {card.model!r}, but model={model!r} was asked")
-    if card.scale != scale:
+    if scale is not None and card.scale != scale:
         raise WeightsError(f"Engine: {card.card_path} holds x{card.scale} weights but scale={scale} was asked; "
-                           f"pass scale={card.scale} or other weights")
+                           f"pass scale={card.scale} (or leave scale unset) or other weights")
     if preset is not None and card.preset != preset:
         raise WeightsError(f"Engine: {card.card_path} holds preset {card.preset!r} but preset={preset!r} was asked; "
                            "leave preset=None to take it from the card")
