@@ -126,3 +126,15 @@ def test_no_default_weights_is_explained(tmp_path, monkeypatch):
         Engine()
     save_weights(tiny_state_dict(), tmp_path / "c.safetensors", preset="tiny", scale=4, default=True)
     assert Engine().model_name == "c"
+
+
+def test_the_first_folder_with_matching_weights_decides(tmp_path, monkeypatch):
+    """VS_FMANET_MODELS overrides the checkout's models/, which overrides an installed copy of the same cards."""
+    override, checkout, installed = (tmp_path / n for n in ("override", "checkout", "installed"))
+    monkeypatch.setattr(weights_module, "models_dirs", lambda: [override, checkout, installed])
+    for folder in (checkout, installed):
+        save_weights(tiny_state_dict(), folder / f"{folder.name}.safetensors", preset="tiny", scale=4, default=True)
+    assert Engine().model_name == "checkout"
+    save_weights(tiny_state_dict(), override / "mine.safetensors", preset="tiny", scale=4)
+    assert Engine().model_name == "mine"
+    assert Engine(weights="installed").model_name == "installed"

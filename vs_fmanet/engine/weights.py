@@ -9,7 +9,10 @@ Where weights are looked up (``weights=None`` = the default for (model, scale); 
 
 1. every folder in the environment variable ``VS_FMANET_MODELS`` (``os.pathsep``-separated);
 2. ``models/`` of the source checkout (next to the ``vs_fmanet`` package);
-3. ``$XDG_DATA_HOME/vs_fmanet/models`` (default ``~/.local/share/vs_fmanet/models``).
+3. ``<prefix>/share/vs_fmanet/models``: where ``pip install`` puts the weights the wheel ships (``prefix`` = the
+   environment's data path, ``sysconfig.get_path("data")``);
+4. ``$XDG_DATA_HOME/vs_fmanet/models`` (default ``~/.local/share/vs_fmanet/models``, also where ``pip install
+   --user`` puts them).
 
 Nothing is ever downloaded and nothing is written into site-packages. Only safetensors are read (no pickle, so a
 weights file cannot run code), and the file's sha256 must match its card: the bytes are read once, hashed, and the
@@ -22,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import sysconfig
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -64,6 +68,7 @@ def models_dirs() -> list[Path]:
     """Folders searched for model cards, in priority order (see the module docstring)."""
     dirs = [Path(p).expanduser() for p in os.environ.get("VS_FMANET_MODELS", "").split(os.pathsep) if p.strip()]
     dirs.append(Path(__file__).resolve().parents[2] / "models")
+    dirs.append(Path(sysconfig.get_path("data")) / "share" / "vs_fmanet" / "models")
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     dirs.append(data_home / "vs_fmanet" / "models")
     return dirs
@@ -118,7 +123,11 @@ def _all_cards() -> list[ModelCard]:
 
 
 def find_default_card(model: str, scale: int, preset: str | None = None) -> ModelCard:
-    """The shipped weights for (model, scale[, preset]); among several, the card with ``"default": true`` wins."""
+    """The shipped weights for (model, scale[, preset]).
+
+    The first folder of :func:`models_dirs` holding a matching card decides (so ``VS_FMANET_MODELS`` overrides the
+    checkout's and the installed weights, and a checkout's ``models/`` beats an older installed copy); among several
+    cards in that folder, the one with ``"default": true`` wins."""
     cards = [c for c in _all_cards() if c.model == model and c.scale == scale and (preset is None or c.preset == preset)]
     if not cards:
         searched = ", ".join(str(d) for d in models_dirs())
@@ -126,12 +135,10 @@ def find_default_card(model: str, scale: int, preset: str | None = None) -> Mode
         raise WeightsError(f"Engine: no weights found for {want}; searched {searched}. Put <name>.safetensors and "
                            "its model card <name>.json in one of those folders (or set VS_FMANET_MODELS), pass "
                            "weights='/path/to/card.json', or use weights='random' (tests only, needs preset=)")
-    defaults = [c for c in cards if c.extra.get("default") is True]
-    if len(defaults) == 1:
-        return defaults[0]
     first_dir = [c for c in cards if c.card_path.parent == cards[0].card_path.parent]
-    if len(first_dir) == 1:
-        return first_dir[0]
+    defaults = [c for c in first_dir if c.extra.get("default") is True]
+    if len(first_dir) == 1 or len(defaults) == 1:
+        return (defaults or first_dir)[0]
     names = [str(c.card_path) for c in first_dir]
     raise WeightsError(f"Engine: several weights match model={model!r}, scale={scale}: {names}; pass weights= "
                        "with one of them, preset= to narrow the choice, or mark one card with \"default\": true")
