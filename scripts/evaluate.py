@@ -59,11 +59,14 @@ def evaluate(engines: dict, size: str, seed: int, benchmarks: tuple[str, ...], m
     with the ETE alone (row "<label> (ETE only)"). One bicubic row per benchmark is the baseline."""
     from vs_fmanet.data import benchmark
 
-    scale = next(iter(engines.values())).scale
+    scales = {engine.scale for engine in engines.values()}
+    if len(scales) != 1:
+        raise SystemExit(f"evaluate.py: the weights compared in one table must share a scale; got x{sorted(scales)}")
+    scale = scales.pop()
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name in benchmarks:
         acc: dict[str, list[dict[str, float]]] = {}
-        for i, clip in enumerate(benchmark(name, size=size, seed=seed)):
+        for i, clip in enumerate(benchmark(name, size=size, seed=seed, scale=scale)):
             if max_clips is not None and i >= max_clips:
                 break
             lr, gt = to_hwc(clip["lr"]), to_hwc(clip["gt"])
@@ -89,7 +92,7 @@ def write_side_by_side(engine, path: str, size: str, seed: int, fmanet_weights: 
     from vs_fmanet.engine import Engine
     from vs_fmanet.evaluation.visual import side_by_side
 
-    clip = next(iter(benchmark("syn-re", size=size, seed=seed)))
+    clip = next(iter(benchmark("syn-re", size=size, seed=seed, scale=engine.scale)))
     lr, gt = to_hwc(clip["lr"]), to_hwc(clip["gt"])
     outs = {"bicubic": bicubic_upscale(lr, engine.scale),
             "FMA-Net++": engine.restore(lr, torch.as_tensor(clip["exposure"]).double().numpy())}

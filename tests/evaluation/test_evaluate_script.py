@@ -57,3 +57,27 @@ def test_evaluate_puts_the_causal_model_beside_the_bidirectional_one(tmp_path: P
         recorded = json.loads(card.read_text())["evaluation"]["small-seed0-fp32"]["results"]["syn-re"]
         assert set(recorded) == {"bicubic", "model", "model (ETE only)", "clips"}
         assert recorded["model"]["psnr"] == round(rows[label]["psnr"], 4)
+
+
+def test_x2_and_x1_weights_are_scored_on_their_own_scale(tmp_path: Path) -> None:
+    """The benchmark is rendered at the weights' scale (no --scale needed); weights of different scales are not
+    mixed in one table."""
+    torch.manual_seed(0)
+    cards = {s: save_weights(build_model("tiny", s).state_dict(), tmp_path / f"x{s}.safetensors", preset="tiny",
+                             scale=s, name=f"x{s}") for s in (2, 1)}
+    for s, card in cards.items():
+        out = tmp_path / f"eval{s}.json"
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(card),
+                               "--benchmarks", "syn-me-5", "--max-clips", "1", "--device", "cpu", "--json", str(out),
+                               "--side-by-side", str(tmp_path / f"sbs{s}.png")],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        payload = json.loads(out.read_text())
+        assert payload["engines"]["model"]["scale"] == s
+        rows = payload["results"]["syn-me-5"]
+        assert 10 < rows["model"]["psnr"] < 60 and 10 < rows["bicubic"]["psnr"] < 60
+        assert (tmp_path / f"sbs{s}.png").stat().st_size > 0
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(cards[2]),
+                           "--weights", str(cards[1]), "--benchmarks", "syn-me-5", "--max-clips", "1",
+                           "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "must share a scale" in proc.stderr
