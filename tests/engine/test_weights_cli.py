@@ -1,0 +1,49 @@
+"""fmanet-weights: lists the cards the engine finds (in priority order, with the default per model and scale) and
+--verify catches a damaged weights file or a broken card with exit code 1."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vs_fmanet.engine import save_weights
+from vs_fmanet.engine import weights as weights_module
+from vs_fmanet.engine import weights_cli
+
+from enginefix import tiny_state_dict
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    monkeypatch.setattr(weights_module, "models_dirs", lambda: [first, second])
+    monkeypatch.setattr(weights_cli, "models_dirs", lambda: [first, second])
+    save_weights(tiny_state_dict(1), first / "mine.safetensors", preset="tiny", scale=4)
+    save_weights(tiny_state_dict(2), second / "shipped.safetensors", preset="tiny", scale=4, default=True)
+    save_weights(tiny_state_dict(3), second / "other.safetensors", preset="tiny", scale=4)
+    return first, second
+
+
+def test_lists_cards_and_the_default_choice(folders, capsys):
+    assert weights_cli.main(["--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    by_name = {e["name"]: e for e in listed["weights"]}
+    assert [e["name"] for e in listed["weights"]] == ["mine", "other", "shipped"]
+    assert by_name["mine"]["default"] and not by_name["shipped"]["default"]   # the first folder decides
+    assert {e["status"] for e in listed["weights"]} == {"unchecked"}
+    assert weights_cli.main(["--verify"]) == 0
+    table = capsys.readouterr().out
+    assert "mine" in table and table.count(" ok ") == 3 and "searched, in this order" in table
+
+
+def test_verify_reports_damage_and_broken_cards(folders, capsys):
+    first, second = folders
+    data = bytearray((second / "other.safetensors").read_bytes())
+    data[-1] ^= 1
+    (second / "other.safetensors").write_bytes(bytes(data))
+    (first / "notes.json").write_text("{}")
+    assert weights_cli.main(["--verify"]) == 1
+    captured = capsys.readouterr()
+    assert "other.safetensors" in captured.err and "sha256" in captured.err
+    assert "notes.json" in captured.err and "broken card" in captured.err
+    assert weights_cli.main([]) == 1          # the broken card fails a plain listing too; the damage needs --verify

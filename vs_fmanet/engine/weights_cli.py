@@ -1,0 +1,96 @@
+"""``fmanet-weights``: list the weights the engine can find, which one each (model, scale) uses by default, and
+(``--verify``) check every file's sha256 against its card, e.g. on each node of a farm before a run.
+
+Exit codes: 0 all listed cards are readable (and, with ``--verify``, intact); 1 a card is broken or a file fails
+its check; 2 bad arguments. The table or JSON goes to stdout, log messages to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .weights import WeightsError, find_default_card, models_dirs, read_model_card, read_verified
+
+__all__ = ["main", "collect"]
+
+
+def _syn_re_gain(extra: dict) -> float | None:
+    """PSNR gain over bicubic on SYN-RE (metadata path) recorded by ``scripts/evaluate.py --record-card``, in dB."""
+    for record in (extra.get("evaluation") or {}).values():
+        rows = (record.get("results") or {}).get("syn-re") or {}
+        if "model" in rows and "bicubic" in rows:
+            return round(rows["model"]["psnr"] - rows["bicubic"]["psnr"], 2)
+    return None
+
+
+def collect(verify: bool = False) -> list[dict[str, Any]]:
+    """One entry per model card in the search folders (in priority order), with ``default`` (the engine's choice
+    for its model and scale), ``status`` ("ok", "unchecked", or the error) and the card's fields."""
+    entries: list[dict[str, Any]] = []
+    for folder in models_dirs():
+        if not folder.is_dir():
+            continue
+        for card_path in sorted(folder.glob("*.json")):
+            entry: dict[str, Any] = {"card": str(card_path), "folder": str(folder)}
+            try:
+                card = read_model_card(card_path)
+            except WeightsError as exc:
+                entries.append({**entry, "status": f"broken card: {exc}"})
+                continue
+            try:
+                chosen = find_default_card(card.model, card.scale).card_path == card.card_path
+            except WeightsError:
+                chosen = False
+            status = "unchecked"
+            if verify:
+                try:
+                    read_verified(card)
+                    status = "ok"
+                except WeightsError as exc:
+                    status = str(exc)
+            size = card.file.stat().st_size if card.file.exists() else None
+            entries.append({**entry, "name": card.name, "model": card.model, "preset": card.preset,
+                            "scale": card.scale, "dtype": card.extra.get("weights_dtype"), "bytes": size,
+                            "sha256": card.sha256, "default": chosen, "syn_re_gain_db": _syn_re_gain(card.extra),
+                            "status": status})
+    return entries
+
+
+def _table(entries: list[dict[str, Any]], searched: list[Path]) -> str:
+    lines = [f"{'name':<28} {'model':<16} {'preset':<14} {'scale':>5} {'default':>7} {'SYN-RE':>8}  status"]
+    for e in entries:
+        if "name" not in e:
+            lines.append(f"{Path(e['card']).name:<28} {'-':<16} {'-':<14} {'-':>5} {'-':>7} {'-':>8}  {e['status']}")
+            continue
+        gain = "-" if e["syn_re_gain_db"] is None else f"{e['syn_re_gain_db']:+.2f} dB"
+        lines.append(f"{e['name']:<28} {e['model']:<16} {e['preset']:<14} {'x' + str(e['scale']):>5} "
+                     f"{'yes' if e['default'] else '':>7} {gain:>8}  {e['status']}  ({e['folder']})")
+    lines.append("searched, in this order: " + ", ".join(str(d) for d in searched))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fmanet-weights", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verify", action="store_true", help="read every weights file and check its sha256")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    entries = collect(verify=args.verify)
+    searched = models_dirs()
+    if args.json:
+        print(json.dumps({"searched": [str(d) for d in searched], "weights": entries}, indent=1))
+    else:
+        print(_table(entries, searched) if entries else
+              "no model cards found; searched " + ", ".join(str(d) for d in searched) +
+              " (set VS_FMANET_MODELS to a folder holding <name>.safetensors + <name>.json)")
+    failed = [e for e in entries if e["status"] not in ("ok", "unchecked")]
+    for e in failed:
+        print(f"fmanet-weights: {e['card']}: {e['status']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
