@@ -122,6 +122,21 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def format_markdown(results: dict) -> str:
+    """The same rows as :func:`format_table` as a Markdown table, for model cards and the README."""
+    lines = ["| benchmark | method | PSNR / SSIM / tOF | gain over bicubic | ms/frame |", "|---|---|---|---|---|"]
+    for name, methods in results.items():
+        base = methods["bicubic"]["psnr"]
+        for method, m in methods.items():
+            if method == "clips":
+                continue
+            gain = "-" if method == "bicubic" else f"{m['psnr'] - base:+.2f} dB"
+            ms = f"{m['ms_per_frame']:.0f}" if "ms_per_frame" in m else "-"
+            lines.append(f"| {name.upper()} | {method} | {m['psnr']:.2f} / {m['ssim']:.4f} / {m['tof']:.3f} | {gain} "
+                         f"| {ms} |")
+    return "\n".join(lines)
+
+
 def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str) -> dict:
     """One Engine per ``--weights`` (the engine takes the model family from the card), labelled "model" when there
     is one, else by card name (and folder, when two cards share a name); no ``--weights``: the shipped default
@@ -159,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also write bicubic | model | ground truth of the first SYN-RE clip's middle frame")
     ap.add_argument("--fmanet-weights", default=None,
                     help="add FMA-Net (v1) to the side-by-side: converted weights, or 'random'")
+    ap.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     ap.add_argument("--record-card", action="store_true",
                     help="also store the table under 'evaluation' in the weights' model card")
     args = ap.parse_args(argv)
@@ -168,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(engines, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
     table = format_table(results)
     print(table)
+    if args.markdown:
+        print("\n" + format_markdown(results))
     payload = {"weights": args.weights, "engines": {k: e.describe() for k, e in engines.items()}, "size": args.size,
                "seed": args.seed, "seconds": time.time() - t0, "results": results}
     if args.json:

@@ -45,9 +45,13 @@ def test_evaluate_puts_the_causal_model_beside_the_bidirectional_one(tmp_path: P
     out = tmp_path / "eval.json"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(bidi),
                            "--weights", str(causal), "--benchmarks", "syn-re", "--max-clips", "1", "--device", "cpu",
-                           "--json", str(out), "--record-card"], capture_output=True, text=True, timeout=300)
+                           "--json", str(out), "--record-card", "--markdown"],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads(out.read_text())["results"]["syn-re"]
+    live = rows["live (ETE only)"]
+    assert (f"| SYN-RE | live (ETE only) | {live['psnr']:.2f} / {live['ssim']:.4f} / {live['tof']:.3f} | "
+            f"{live['psnr'] - rows['bicubic']['psnr']:+.2f} dB | {live['ms_per_frame']:.0f} |") in proc.stdout
     assert set(rows) == {"bicubic", "bidi", "bidi (ETE only)", "live", "live (ETE only)", "clips"}
     assert rows["bidi"]["ms_per_frame"] > 0 and rows["live"]["ms_per_frame"] > 0
     assert "ms_per_frame" not in rows["bicubic"]
