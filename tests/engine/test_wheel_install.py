@@ -59,9 +59,10 @@ def test_the_wheel_carries_every_shipped_weights_file(wheel: Path):
 
 def test_an_installed_wheel_restores_with_the_shipped_weights(wheel: Path, tmp_path: Path):
     env_dir = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=120)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--prefix",
-                    str(env_dir), str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True, timeout=300)
+    # the new environment's own pip: pip of the test environment would uninstall this checkout's install first
+    subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    str(wheel)], check=True, capture_output=True, timeout=300)
     # torch, numpy, safetensors ... come from the test environment; vs_fmanet only from the installed wheel
     env = {k: v for k, v in os.environ.items() if k not in ("VS_FMANET_MODELS", "PYTHONPATH")}
     env.update(PYTHONPATH=sysconfig.get_path("purelib"), XDG_DATA_HOME=str(tmp_path / "xdg"), OMP_NUM_THREADS="1")
