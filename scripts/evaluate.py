@@ -20,6 +20,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -108,32 +109,33 @@ def write_side_by_side(engine, path: str, size: str, seed: int, fmanet_weights: 
     return scores_db
 
 
-def format_table(results: dict) -> str:
-    width = max([18] + [len(m) for methods in results.values() for m in methods])
-    lines = [f"{'benchmark':<10} {'method':<{width}} {'PSNR':>7} {'SSIM':>7} {'tOF':>7} {'dPSNR':>7} {'ms/frame':>9}"]
+def _rows(results: dict) -> Iterator[tuple[str, str, dict[str, float], float]]:
+    """(benchmark, method, metrics, PSNR gain over that benchmark's bicubic row) for every row of ``results``."""
     for name, methods in results.items():
         base = methods["bicubic"]["psnr"]
         for method, m in methods.items():
-            if method == "clips":
-                continue
-            ms = f"{m['ms_per_frame']:9.1f}" if "ms_per_frame" in m else f"{'-':>9}"
-            lines.append(f"{name:<10} {method:<{width}} {m['psnr']:7.2f} {m['ssim']:7.4f} {m['tof']:7.3f} "
-                         f"{m['psnr'] - base:+7.2f} {ms}")
+            if method != "clips":
+                yield name, method, m, m["psnr"] - base
+
+
+def format_table(results: dict) -> str:
+    width = max([18] + [len(m) for methods in results.values() for m in methods])
+    lines = [f"{'benchmark':<10} {'method':<{width}} {'PSNR':>7} {'SSIM':>7} {'tOF':>7} {'dPSNR':>7} {'ms/frame':>9}"]
+    for name, method, m, gain in _rows(results):
+        ms = f"{m['ms_per_frame']:9.1f}" if "ms_per_frame" in m else f"{'-':>9}"
+        lines.append(f"{name:<10} {method:<{width}} {m['psnr']:7.2f} {m['ssim']:7.4f} {m['tof']:7.3f} "
+                     f"{gain:+7.2f} {ms}")
     return "\n".join(lines)
 
 
 def format_markdown(results: dict) -> str:
     """The same rows as :func:`format_table` as a Markdown table, for model cards and the README."""
     lines = ["| benchmark | method | PSNR / SSIM / tOF | gain over bicubic | ms/frame |", "|---|---|---|---|---|"]
-    for name, methods in results.items():
-        base = methods["bicubic"]["psnr"]
-        for method, m in methods.items():
-            if method == "clips":
-                continue
-            gain = "-" if method == "bicubic" else f"{m['psnr'] - base:+.2f} dB"
-            ms = f"{m['ms_per_frame']:.0f}" if "ms_per_frame" in m else "-"
-            lines.append(f"| {name.upper()} | {method} | {m['psnr']:.2f} / {m['ssim']:.4f} / {m['tof']:.3f} | {gain} "
-                         f"| {ms} |")
+    for name, method, m, gain in _rows(results):
+        shown_gain = "-" if method == "bicubic" else f"{gain:+.2f} dB"
+        ms = f"{m['ms_per_frame']:.0f}" if "ms_per_frame" in m else "-"
+        lines.append(f"| {name.upper()} | {method} | {m['psnr']:.2f} / {m['ssim']:.4f} / {m['tof']:.3f} | "
+                     f"{shown_gain} | {ms} |")
     return "\n".join(lines)
 
 

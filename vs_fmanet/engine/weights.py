@@ -30,7 +30,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -109,16 +109,27 @@ def read_model_card(path: str | os.PathLike) -> ModelCard:
                      file=file, sha256=sha, format=raw["format"], card_path=path, extra=extra)
 
 
-def _all_cards() -> list[ModelCard]:
-    cards = []
+def scan_cards() -> Iterator[tuple[Path, ModelCard | WeightsError]]:
+    """Every ``*.json`` in the folders of :func:`models_dirs`, in priority order: its parsed card, or the
+    :class:`WeightsError` that makes it unusable."""
     for folder in models_dirs():
         if not folder.is_dir():
             continue
         for card_path in sorted(folder.glob("*.json")):
             try:
-                cards.append(read_model_card(card_path))
+                found: ModelCard | WeightsError = read_model_card(card_path)
             except WeightsError as exc:
-                log.warning("ignoring %s: %s", card_path, exc)
+                found = exc
+            yield card_path, found
+
+
+def _all_cards() -> list[ModelCard]:
+    cards = []
+    for card_path, found in scan_cards():
+        if isinstance(found, WeightsError):
+            log.warning("ignoring %s: %s", card_path, found)
+        else:
+            cards.append(found)
     return cards
 
 

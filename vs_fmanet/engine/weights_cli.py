@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .weights import WeightsError, find_default_card, models_dirs, read_model_card, read_verified
+from .weights import WeightsError, find_default_card, models_dirs, read_verified, scan_cards
 
 __all__ = ["main", "collect"]
 
@@ -30,32 +30,30 @@ def collect(verify: bool = False) -> list[dict[str, Any]]:
     """One entry per model card in the search folders (in priority order), with ``default`` (the engine's choice
     for its model and scale), ``status`` ("ok", "unchecked", or the error) and the card's fields."""
     entries: list[dict[str, Any]] = []
-    for folder in models_dirs():
-        if not folder.is_dir():
+    chosen: dict[tuple[str, int], Path | None] = {}      # the default card per (model, scale), looked up once
+    for card_path, card in scan_cards():
+        entry: dict[str, Any] = {"card": str(card_path), "folder": str(card_path.parent)}
+        if isinstance(card, WeightsError):
+            entries.append({**entry, "status": f"broken card: {card}"})
             continue
-        for card_path in sorted(folder.glob("*.json")):
-            entry: dict[str, Any] = {"card": str(card_path), "folder": str(folder)}
+        key = (card.model, card.scale)
+        if key not in chosen:
             try:
-                card = read_model_card(card_path)
-            except WeightsError as exc:
-                entries.append({**entry, "status": f"broken card: {exc}"})
-                continue
-            try:
-                chosen = find_default_card(card.model, card.scale).card_path == card.card_path
+                chosen[key] = find_default_card(*key).card_path
             except WeightsError:
-                chosen = False
-            status = "unchecked"
-            if verify:
-                try:
-                    read_verified(card)
-                    status = "ok"
-                except WeightsError as exc:
-                    status = str(exc)
-            size = card.file.stat().st_size if card.file.exists() else None
-            entries.append({**entry, "name": card.name, "model": card.model, "preset": card.preset,
-                            "scale": card.scale, "dtype": card.extra.get("weights_dtype"), "bytes": size,
-                            "sha256": card.sha256, "default": chosen, "syn_re_gain_db": _syn_re_gain(card.extra),
-                            "status": status})
+                chosen[key] = None
+        status = "unchecked"
+        if verify:
+            try:
+                read_verified(card)
+                status = "ok"
+            except WeightsError as exc:
+                status = str(exc)
+        size = card.file.stat().st_size if card.file.exists() else None
+        entries.append({**entry, "name": card.name, "model": card.model, "preset": card.preset,
+                        "scale": card.scale, "dtype": card.extra.get("weights_dtype"), "bytes": size,
+                        "sha256": card.sha256, "default": chosen[key] == card_path,
+                        "syn_re_gain_db": _syn_re_gain(card.extra), "status": status})
     return entries
 
 
