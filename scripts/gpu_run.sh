@@ -133,7 +133,7 @@ s = S(device="cuda", frames=10, lr_size=64); s.sample(8); torch.cuda.synchronize
     name="${NAME:-fmanetpp_paper_x4}"
     # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options on purpose
     PYTHONUNBUFFERED=1 python3 scripts/train.py --name "$name" --preset "${PRESET:-paper}" \
-      --plan "${PLAN:-ete:300,degradation:600,joint:6000}" --batch "${BATCH:-8}" --frames 10 --lr-size 64 --bf16 \
+      --plan "${PLAN:-ete:300,degradation:600,joint:6000,calibrate:300}" --batch "${BATCH:-8}" --frames 10 --lr-size 64 --bf16 \
       --time-limit "$(( ${MAX_MINUTES:-8} * 60 ))" --save-every 100 --log-json "$out/train.jsonl" \
       --export --models /tmp/export ${TRAIN_ARGS:-} 2>&1 | tee -a "$out/train.log"
     python3 scripts/weights_parts.py split "/tmp/export/$name.json" "$out/weights"

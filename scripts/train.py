@@ -2,7 +2,10 @@
 """Train FMA-Net++ on the synthetic multi-exposure data engine, resumably, in the paper's three stages.
 
 Stages (spec §5): ``ete`` (SupCon on exposure levels, then frozen), ``degradation`` (Net^D with L_D), ``joint``
-(L1 + 0.1 L_D end to end). ``--plan ete:300,degradation:500,joint:4000`` gives each stage's total steps; the Adam
+(L1 + 0.1 L_D end to end). A fourth, optional stage beyond the paper, ``calibrate``, fits only the metadata exposure
+embedding (r -> code) to the trained network with the joint loss on every frame's true exposure; everything else is
+frozen, so the ETE path's output stays bit-identical while the metadata path can only learn to serve the network
+better (``--calibrate-lr``). ``--plan ete:300,degradation:500,joint:4000`` gives each stage's total steps; the Adam
 learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<name>/`` (fp32 weights + optimizer
 state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
 resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
@@ -41,7 +44,7 @@ from vs_fmanet.training.losses import degradation_loss, ete_loss, joint_loss, me
 from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noqa: E402
 
 log = logging.getLogger("train")
-STAGES = ("ete", "degradation", "joint")
+STAGES = ("ete", "degradation", "joint", "calibrate")
 # The data recipe a run keeps across resumes unless a flag changes it on purpose.
 RECIPE_DEFAULTS = {"batch": 4, "frames": 10, "lr_size": 64, "meta_keep": 0.5}
 
@@ -51,7 +54,8 @@ def parse_plan(text: str) -> dict[str, int]:
     for part in text.split(","):
         name, _, steps = part.partition(":")
         if name not in STAGES or not steps.isdigit():
-            raise SystemExit(f"train.py: bad --plan entry {part!r}; expected e.g. ete:300,degradation:500,joint:4000")
+            raise SystemExit(f"train.py: bad --plan entry {part!r}; expected e.g. ete:300,degradation:500,joint:4000 "
+                             f"(stages: {', '.join(STAGES)})")
         plan[name] = int(steps)
     return plan
 
@@ -67,6 +71,8 @@ def stage_parameters(model, stage: str) -> list[torch.nn.Parameter]:
         return list(model.exposure_code.ete.parameters())
     if stage == "degradation":
         return list(model.net_d.parameters()) + list(model.exposure_code.embed.parameters())
+    if stage == "calibrate":
+        return list(model.exposure_code.embed.parameters())
     return list(model.net_d.parameters()) + list(model.net_r.parameters()) + \
         list(model.exposure_code.embed.parameters())
 
@@ -88,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                          "used)")
     ap.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of Net^D / Net^R stages")
     ap.add_argument("--ete-lr", type=float, default=1e-3)
+    ap.add_argument("--calibrate-lr", type=float, default=5e-4,
+                    help="Adam learning rate of the calibrate stage (metadata exposure embedding only)")
     ap.add_argument("--meta-keep", type=float, default=None,
                     help=f"probability of keeping a frame's true exposure (default {RECIPE_DEFAULTS['meta_keep']}, "
                          "or what the resumed run used)")
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if progress[stage] >= total:
             continue
         params = stage_parameters(model, stage)
-        base_lr = args.ete_lr if stage == "ete" else args.lr
+        base_lr = {"ete": args.ete_lr, "calibrate": args.calibrate_lr}.get(stage, args.lr)
         opt = torch.optim.Adam(params, lr=base_lr)
         opt_path = work / f"optim_{stage}.safetensors"
         if opt_path.exists():
@@ -191,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                 g["lr"] = lr_at(base_lr, step, total)
             batch = sampler.sample(args.batch)
             batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-            exposure = metadata_dropout(batch["exposure"].float(), args.meta_keep, gen)
+            # calibrate: every frame on its true exposure (the metadata path is what it fits)
+            keep = 1.0 if stage == "calibrate" else args.meta_keep
+            exposure = metadata_dropout(batch["exposure"].float(), keep, gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16 and device.type == "cuda"):
                 if stage == "ete":
                     loss, logs = ete_loss(model, batch)

@@ -1,5 +1,6 @@
 """scripts/train.py: the three stages run, a run resumes where the last one stopped (also after its time limit), the
-export is a checked fp16 card the engine loads, and --init-from warm-starts another model from matching tensors."""
+export is a checked fp16 card the engine loads, --init-from warm-starts another model from matching tensors, and the
+calibrate stage refits only the metadata exposure embedding."""
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def test_stages_resume_and_export(tmp_path: Path) -> None:
     train(tmp_path, "--name", "t", "--plan", "ete:2,degradation:2,joint:2", "--export", "--log-json", str(log))
     card = tmp_path / "models" / "t.json"
     rec = card_training(card)
-    assert rec["progress"] == {"ete": 2, "degradation": 2, "joint": 2}
+    assert rec["progress"] == {"ete": 2, "degradation": 2, "joint": 2, "calibrate": 0}
     assert rec["plan"] == "ete:2,degradation:2,joint:2" and rec["sampler"]["next_clip"] > 0
     stages = [json.loads(line)["stage"] for line in log.read_text().splitlines()]
     assert stages == ["ete", "degradation", "joint"]
@@ -107,3 +108,29 @@ def test_a_resumed_run_keeps_its_data_recipe_unless_a_flag_changes_it(tmp_path: 
     proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:3", "--export-only", recipe=[])
     assert "resumed from shipped weights" in proc.stderr
     assert "recipe: {'batch': 2, 'frames': 4, 'lr_size': 16, 'meta_keep': 0.25}" in proc.stderr
+
+
+def test_calibrate_fits_only_the_metadata_embedding_and_leaves_the_ete_path_bit_identical(tmp_path: Path) -> None:
+    train(tmp_path, "--name", "t", "--plan", "ete:2,degradation:2,joint:2", "--export")
+    card = tmp_path / "models" / "t.json"
+    before = load_state_dict(read_model_card(card))
+    log = tmp_path / "log.jsonl"
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:2,degradation:2,joint:2,calibrate:3", "--export",
+                 "--calibrate-lr", "1e-2", "--log-json", str(log))
+    assert "stage calibrate: step 0/3" in proc.stderr and "stage joint" not in proc.stderr
+    assert [json.loads(line)["lr"] for line in log.read_text().splitlines()] == [1e-2 * 0.125]  # halved x3 at step 3
+    assert card_training(card)["progress"] == {"ete": 2, "degradation": 2, "joint": 2, "calibrate": 3}
+    after = load_state_dict(read_model_card(card))
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("exposure_code.embed.") for k in changed), changed
+
+    models = []
+    for state in (before, after):
+        model = build_model("tiny")
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        models.append(model.eval())
+    lr = torch.rand(1, 3, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    exposure = torch.tensor([[0.2, 0.6, 1.0]])
+    with torch.no_grad():
+        assert torch.equal(models[0](lr), models[1](lr))                        # ETE only: unchanged
+        assert not torch.equal(models[0](lr, exposure), models[1](lr, exposure))  # metadata path: refitted
