@@ -69,6 +69,9 @@ def add_restoration_options(p: argparse.ArgumentParser, title: str, *, model_def
     en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
     en.add_argument("--window", type=int, metavar="N", help="frames produced per engine window")
     en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
+    en.add_argument("--ensemble", type=int, choices=(1, 2, 4, 8), metavar="N",
+                    help="average N flipped/transposed views of each window (1, 2, 4, 8): a little more quality "
+                         "for N times the compute; default 1")
 
 
 def add_exposure_options(p: argparse.ArgumentParser, title: str, *, sidecar_help: str) -> None:
@@ -115,7 +118,7 @@ def engine_settings(ns: argparse.Namespace, model: str) -> EngineSettings:
     """The engine options of a parsed command line (``model`` already resolved by the tool)."""
     return EngineSettings(model=model, scale=ns.scale, preset=ns.preset, weights=ns.weights, device=ns.device,
                           precision=ns.precision, window=ns.window, overlap=ns.overlap, tile=ns.tile,
-                          tile_overlap=ns.tile_overlap)
+                          tile_overlap=ns.tile_overlap, ensemble=ns.ensemble)
 
 
 def stream_policy(ns: argparse.Namespace) -> StreamPolicy:

@@ -46,6 +46,7 @@ class EngineSettings:
     overlap: int | None = None
     tile: int | tuple[int, int] | None = None
     tile_overlap: int | None = None
+    ensemble: int | None = None                   # views averaged per window (1, 2, 4, 8); None = 1
 
 
 def build_restorer(settings: EngineSettings) -> Restorer:
@@ -59,7 +60,8 @@ def build_restorer(settings: EngineSettings) -> Restorer:
     try:
         return Engine(model=settings.model, scale=settings.scale, preset=settings.preset, weights=settings.weights,
                       device=settings.device, precision=settings.precision, window=settings.window,
-                      overlap=settings.overlap, tile=settings.tile, tile_overlap=settings.tile_overlap)
+                      overlap=settings.overlap, tile=settings.tile, tile_overlap=settings.tile_overlap,
+                      ensemble=settings.ensemble)
     except (WeightsError, FileNotFoundError) as exc:
         raise InputError(f"engine weights: {exc}") from exc
     except (ValueError, TypeError) as exc:

@@ -139,24 +139,41 @@ def format_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str) -> dict:
-    """One Engine per ``--weights`` (the engine takes the model family from the card), labelled "model" when there
-    is one, else by card name (and folder, when two cards share a name); no ``--weights``: the shipped default
-    FMA-Net++ for ``scale``."""
+def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str,
+                  ensembles: tuple[int, ...] = (1,)) -> dict:
+    """One Engine per ``--weights`` and ``--ensemble`` value (the engine takes the model family from the card),
+    labelled "model" when there is one set of weights, else by card name (and folder, when two cards share a name),
+    with ", ensemble N" for N > 1; no ``--weights``: the shipped default FMA-Net++ for ``scale``."""
     from vs_fmanet.engine import Engine
 
     built = [Engine(scale=scale, weights=w, device=device, precision=precision) for w in weights or [None]]
-    if len(built) == 1:
-        return {"model": built[0]}
-    names = [e.card.name for e in built]
+    names = [e.card.name if e.card else "model" for e in built]
     engines = {}
-    for w, engine in zip(weights, built):
+    for w, engine in zip(weights or [None], built):
         card = engine.card
-        label = card.name if names.count(card.name) == 1 else f"{card.name} [{card.card_path.parent}]"
+        if len(built) == 1:
+            label = "model"
+        else:
+            label = card.name if names.count(card.name) == 1 else f"{card.name} [{card.card_path.parent}]"
         if label in engines:
             raise SystemExit(f"evaluate.py: --weights {w!r} repeats {card.card_path}")
-        engines[label] = engine
+        for n in ensembles:
+            engines[label if n == 1 else f"{label}, ensemble {n}"] = engine if n == 1 else Engine(
+                scale=scale, weights=w, device=device, precision=precision, ensemble=n)
     return engines
+
+
+def parse_ensembles(text: str) -> tuple[int, ...]:
+    """``--ensemble 1,4`` -> (1, 4); each value one of the engine's view counts."""
+    from vs_fmanet.engine.ensemble import ENSEMBLE_SIZES
+
+    try:
+        values = tuple(dict.fromkeys(int(v) for v in text.split(",")))
+    except ValueError:
+        values = ()
+    if not values or any(v not in ENSEMBLE_SIZES for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a comma list of {', '.join(map(str, ENSEMBLE_SIZES))}")
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,12 +193,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="also write bicubic | model | ground truth of the first SYN-RE clip's middle frame")
     ap.add_argument("--fmanet-weights", default=None,
                     help="add FMA-Net (v1) to the side-by-side: converted weights, or 'random'")
+    ap.add_argument("--ensemble", type=parse_ensembles, default=(1,), metavar="N[,N...]",
+                    help="self-ensemble views per window (1, 2, 4, 8); several values give one row each, e.g. 1,4")
     ap.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     ap.add_argument("--record-card", action="store_true",
                     help="also store the table under 'evaluation' in the weights' model card")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    engines = build_engines(args.weights, args.scale, args.device, args.precision)
+    engines = build_engines(args.weights, args.scale, args.device, args.precision, args.ensemble)
     t0 = time.time()
     results = evaluate(engines, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
     table = format_table(results)
@@ -209,7 +228,8 @@ def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) 
     if card is None:
         return
     data = json.loads(card.card_path.read_text())
-    key = f"{args.size}-seed{args.seed}-{args.precision}"
+    views = engine.describe()["ensemble"]
+    key = f"{args.size}-seed{args.seed}-{args.precision}" + (f"-ensemble{views}" if views > 1 else "")
     own = {"bicubic": "bicubic", label: "model", f"{label} (ETE only)": "model (ETE only)", "clips": "clips"}
     data.setdefault("evaluation", {})[key] = {
         "command": "python scripts/evaluate.py " + " ".join(sys.argv[1:]),

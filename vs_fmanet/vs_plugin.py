@@ -225,12 +225,12 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
            window: int | None = None, overlap: int | None = None, tile: int | Sequence[int] | None = None,
            tile_overlap: int | None = None, exposure: float | str | Sequence[float] | None = None,
            exposure_prop: str = "FMANetExposure", scene_change: bool | str = True, mode: str | None = None,
-           reorder: int = 16, out_of_order: str = "error") -> vs.VideoNode:
+           reorder: int = 16, out_of_order: str = "error", ensemble: int | None = None) -> vs.VideoNode:
     """Joint super-resolution and deblurring of an RGBS/RGBH clip; returns a clip ``scale`` times larger, same format.
 
     Args:
         clip: constant-format RGBS or RGBH clip, progressive, not GPU-resident (any width/height, odd included).
-        scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap: as for
+        scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap, ensemble: as for
             :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA, fp32 on CPU;
             model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with mode="causal";
             scale None = the scale of the ``weights`` card, else 4).
@@ -276,7 +276,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
         with _stdout_to_stderr():
             engine = Engine(model=model, scale=scale, preset=preset, weights=weights, device=device,
                             precision=precision, window=window, overlap=overlap,
-                            tile=tuple(tile) if isinstance(tile, (list, tuple)) else tile, tile_overlap=tile_overlap)
+                            tile=tuple(tile) if isinstance(tile, (list, tuple)) else tile, tile_overlap=tile_overlap,
+                            ensemble=ensemble)
     except vs.Error:
         raise
     except (ValueError, OSError) as exc:

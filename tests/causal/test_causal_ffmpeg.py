@@ -201,3 +201,9 @@ def test_the_weights_card_picks_the_model_and_the_farm_refuses_a_causal_card(tmp
     with pytest.raises(UsageError, match=r"--weights .*live\.json \(a fmanetpp-causal card\): the causal model "
                                          r"carries state"):
         farm_cli.options_from_args(ns, rest)
+
+
+def test_live_refuses_an_ensemble(tmp_path, nut_clip, capsys):
+    code = cli.main(["--live", "-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), *ENGINE, "--ensemble", "2"])
+    assert code != 0 and "ensemble=2 does not apply to model='fmanetpp-causal'" in capsys.readouterr().err
+    assert not (tmp_path / "o.mkv").exists()

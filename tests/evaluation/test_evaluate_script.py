@@ -85,3 +85,23 @@ def test_x2_and_x1_weights_are_scored_on_their_own_scale(tmp_path: Path) -> None
                            "--weights", str(cards[1]), "--benchmarks", "syn-me-5", "--max-clips", "1",
                            "--device", "cpu"], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "must share a scale" in proc.stderr
+
+
+def test_ensemble_rows_sit_beside_the_plain_rows_and_are_recorded_apart(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    card = save_weights(build_model("tiny").state_dict(), tmp_path / "tiny.safetensors", preset="tiny", scale=4)
+    out = tmp_path / "eval.json"
+    cmd = [sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(card), "--benchmarks", "syn-re",
+           "--max-clips", "1", "--device", "cpu", "--json", str(out), "--record-card"]
+    proc = subprocess.run([*cmd, "--ensemble", "1,4"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text())["results"]["syn-re"]
+    assert set(rows) == {"bicubic", "model", "model (ETE only)", "model, ensemble 4", "model, ensemble 4 (ETE only)",
+                         "clips"}
+    assert rows["model"]["psnr"] != rows["model, ensemble 4"]["psnr"]
+    recorded = json.loads(card.read_text())["evaluation"]
+    assert set(recorded) == {"small-seed0-fp32", "small-seed0-fp32-ensemble4"}
+    assert recorded["small-seed0-fp32-ensemble4"]["results"]["syn-re"]["model"]["psnr"] == \
+        round(rows["model, ensemble 4"]["psnr"], 4)
+    bad = subprocess.run([*cmd, "--ensemble", "1,3"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "expected a comma list of 1, 2, 4, 8" in bad.stderr

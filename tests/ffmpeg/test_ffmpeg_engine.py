@@ -120,3 +120,15 @@ def test_x2_weights_make_a_x2_video_without_scale_flag(sdr_clip: Path, tmp_path:
     refused = tmp_path / "refused.mkv"
     assert cli.main(["-i", str(sdr_clip), "-o", str(refused), "--progress", "none", "--scale", "4", *weights]) != 0
     assert not refused.exists() and "holds x2 weights but scale=4 was asked" in capsys.readouterr().err
+
+
+def test_ensemble_option_reaches_the_engine_and_is_reported(sdr_clip: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture):
+    out, report = tmp_path / "ens.mkv", tmp_path / "report.json"
+    assert cli.main(["-i", str(sdr_clip), "-o", str(out), "-t", "0.1", "--progress", "none", *ENGINE,
+                     "--ensemble", "4", "--report", str(report), "--", "-preset", "ultrafast"]) == 0
+    assert json.loads(report.read_text())["engine"]["ensemble"] == 4
+    capsys.readouterr()
+    code = cli.main(["-i", str(sdr_clip), "-o", str(tmp_path / "bad.mkv"), *ENGINE, "--ensemble", "3"])
+    assert code == 2 and "argument --ensemble: invalid choice: 3 (choose from 1, 2, 4, 8)" in capsys.readouterr().err
+    assert not (tmp_path / "bad.mkv").exists()

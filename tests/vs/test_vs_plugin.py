@@ -215,3 +215,12 @@ def test_window_shapes_match_the_engine(window, overlap):
     small = make_clip(3, 12, 12)
     out = vs_fmanet.fmanet(clip_from_array(small), **TINY, window=window, overlap=overlap)
     np.testing.assert_array_equal(to_array(out), Engine(**TINY, window=window, overlap=overlap).restore(small))
+
+
+def test_ensemble_is_the_engines_and_bad_values_name_the_fix():
+    small = make_clip(4, 12, 14)
+    out = vs_fmanet.fmanet(clip_from_array(small), **SETTINGS, ensemble=2)
+    np.testing.assert_array_equal(to_array(out), Engine(**SETTINGS, ensemble=2).restore(small))
+    assert np.abs(to_array(out) - to_array(vs_fmanet.fmanet(clip_from_array(small), **SETTINGS))).max() > 1e-3
+    with pytest.raises(vs.Error, match=r"fmanet: Engine: ensemble=3 must be one of 1, 2, 4, 8"):
+        vs_fmanet.fmanet(clip_from_array(small), **SETTINGS, ensemble=3)

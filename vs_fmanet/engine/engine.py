@@ -27,6 +27,7 @@ from .accel import HostTransfer, StageClock, prepare_network, resolve_accel
 from .causal import CausalStream, restore_causal, stream_causal
 from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, release_cached_memory,
                      resolve_device, resolve_precision)
+from .ensemble import View, check_ensemble, views
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
@@ -82,13 +83,16 @@ class Engine:
             "off" = eager (the default: compiling takes minutes per input shape; see :mod:`.accel`).
         channels_last: run a channels-last copy of the network; None = device default (off).
         pinned: CUDA only: pinned host memory and a separate copy stream for frames; None = on for CUDA.
+        ensemble: views of each window (tile) averaged, 1, 2, 4 or 8 (flips, then transposes; see :mod:`.ensemble`):
+            a little more quality for n times the compute; None = 1. Not for the causal model (its recurrent state
+            follows one orientation).
     """
 
     def __init__(self, *, model: str | None = None, scale: int | None = None, preset: str | None = None,
                  weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
                  window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
                  tile_overlap: int | None = None, compile: str | bool | None = None,
-                 channels_last: bool | None = None, pinned: bool | None = None) -> None:
+                 channels_last: bool | None = None, pinned: bool | None = None, ensemble: int | None = None) -> None:
         if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1):
             raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1) or None (from the "
                              "weights card)")
@@ -110,6 +114,10 @@ class Engine:
         self._scale = int(self._net.scale)
         radius = int(self._net.temporal_radius)
         self._causal = bool(getattr(self._net, "causal", False))
+        self._views = views(check_ensemble(ensemble, "Engine"))
+        if self._causal and len(self._views) > 1:
+            raise ValueError(f"Engine: ensemble={ensemble} does not apply to model={model!r}: its recurrent state "
+                             "follows one orientation frame after frame; leave ensemble=None (or 1)")
         if self._causal and (window is not None or overlap is not None):
             raise ValueError(f"Engine: model={model!r} restores frame by frame with a recurrent state; window= and "
                              "overlap= do not apply to it (leave them None)")
@@ -205,7 +213,8 @@ class Engine:
             "window": self._window, "overlap": self._overlap, "temporal_radius": self.temporal_radius,
             "causal": self._causal, "lookahead": int(getattr(self._net, "lookahead", self.temporal_radius)),
             "tile": self._tile if isinstance(self._tile, int) or self._tile is None else list(self._tile),
-            "tile_overlap": self._tile_overlap, "tiles_in_use": tiles, **self._accel.describe(),
+            "tile_overlap": self._tile_overlap, "tiles_in_use": tiles, "ensemble": len(self._views),
+            **self._accel.describe(),
             "fp32_fallbacks": self._fallbacks, "oom_retries": self._oom_retries,
             "vs_fmanet": __version__, "torch": torch.__version__,
         }
@@ -448,10 +457,24 @@ class Engine:
 
     def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str
                  ) -> tuple[torch.Tensor, str]:
-        """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard."""
+        """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard; with
+        ``ensemble`` > 1 the mean over the views (each view guarded on its own). Returns the precision used (fp32 if
+        any view needed the fallback)."""
+        total, used = None, self._precision
+        for view in self._views:
+            y, prec = self._forward_view(x, code, produced, label, view)
+            used = prec if prec != self._precision else used
+            if len(self._views) == 1:
+                return y, prec
+            # the first view is copied: a compiled runner (CUDA graphs) may reuse its output buffer on the next call
+            total = y.clone() if total is None else total.add_(y)
+        return total.div_(len(self._views)), used
+
+    def _forward_view(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str, view: View
+                      ) -> tuple[torch.Tensor, str]:
         for prec in self._precisions():
             with autocast(self._device, prec):
-                y = self._runner(x, code=code)[0, produced].float()
+                y = view.invert(self._runner(view.apply(x), code=code)[0, produced]).float()
             if bool(torch.isfinite(y).all()):
                 if prec != self._precision:
                     self._note_fallback(label, "the model")
