@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from vs_fmanet.engine.ensemble import ENSEMBLE_SIZES
 from vs_fmanet.engine.weights import model_for_weights
 
 from .command import StreamPolicy
@@ -69,9 +70,9 @@ def add_restoration_options(p: argparse.ArgumentParser, title: str, *, model_def
     en.add_argument("--tile-overlap", type=int, metavar="N", help="tile overlap in input pixels")
     en.add_argument("--window", type=int, metavar="N", help="frames produced per engine window")
     en.add_argument("--overlap", type=int, metavar="N", help="context frames each side of a window")
-    en.add_argument("--ensemble", type=int, choices=(1, 2, 4, 8), metavar="N",
-                    help="average N flipped/transposed views of each window (1, 2, 4, 8): a little more quality "
-                         "for N times the compute; default 1")
+    en.add_argument("--ensemble", type=int, choices=ENSEMBLE_SIZES, metavar="N",
+                    help=f"average N flipped/transposed views of each window ({', '.join(map(str, ENSEMBLE_SIZES))}):"
+                         " a little more quality for N times the compute; default 1")
 
 
 def add_exposure_options(p: argparse.ArgumentParser, title: str, *, sidecar_help: str) -> None:

@@ -460,14 +460,15 @@ class Engine:
         """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard; with
         ``ensemble`` > 1 the mean over the views (each view guarded on its own). Returns the precision used (fp32 if
         any view needed the fallback)."""
-        total, used = None, self._precision
-        for view in self._views:
+        first, *others = self._views
+        total, used = self._forward_view(x, code, produced, label, first)
+        if not others:
+            return total, used
+        total = total.clone()   # a compiled runner (CUDA graphs) may reuse its output buffer on the next call
+        for view in others:
             y, prec = self._forward_view(x, code, produced, label, view)
             used = prec if prec != self._precision else used
-            if len(self._views) == 1:
-                return y, prec
-            # the first view is copied: a compiled runner (CUDA graphs) may reuse its output buffer on the next call
-            total = y.clone() if total is None else total.add_(y)
+            total.add_(y)
         return total.div_(len(self._views)), used
 
     def _forward_view(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str, view: View
