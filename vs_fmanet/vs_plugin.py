@@ -1,10 +1,13 @@
-"""VapourSynth front end: ``vs_fmanet.fmanet(clip, ...)`` restores an RGBS/RGBH clip with FMA-Net++.
+"""VapourSynth front end: ``vs_fmanet.fmanet(clip, ...)`` restores a clip with FMA-Net++, in the clip's own format.
 
 Three lines in a ``.vpy`` script (any VapourSynth previewer, or ``vspipe -c y4m script.vpy - | ffmpeg ...``)::
 
     import vapoursynth as vs, vs_fmanet
-    clip = vs.core.resize.Bicubic(vs.core.bs.VideoSource("in.mp4"), format=vs.RGBS, matrix_in_s="709")
-    vs_fmanet.fmanet(clip).set_output()
+    clip = vs.core.bs.VideoSource("in.mp4")           # YUV420P8/10 with _Matrix from the file
+    vs_fmanet.fmanet(clip).set_output()                # same format, 4x the size
+
+RGBS/RGBH go straight to the network; YUV, GRAY and integer RGB are converted to RGB and back by
+:mod:`vs_fmanet.vs_formats` (a YUV clip needs its ``_Matrix`` prop: no silent guess).
 
 How frames flow (all windows, tiles, devices and precision live in :mod:`vs_fmanet.engine`):
 
@@ -43,6 +46,7 @@ import vapoursynth as vs
 from .engine import Engine, plan_grid_window
 from .engine.inputs import check_exposure_array, check_exposure_value
 from .engine.weights import model_for_weights
+from .vs_formats import model_input
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +55,6 @@ OUT_KEY = "_FMANetOut"
 SCENE_PROPS = ("_SceneChangePrev", "_SceneChangeNext")
 SOURCE_PROP = "FMANetExposureSource"
 
-_YUV_HINT = ("convert first, e.g. clip = core.resize.Bicubic(clip, format=vs.RGBS, matrix_in_s='709') "
-             "(use the source's matrix: '709', '170m', '2020ncl'; when the clip carries _Matrix, format=vs.RGBS "
-             "alone is enough), "
-             "and back after restoration with core.resize.Bicubic(out, format=vs.YUV420P10, matrix_s='709')")
 
 
 @contextlib.contextmanager
@@ -87,11 +87,6 @@ def _check_clip(clip: object) -> vs.VideoNode:
                        "core.resize.Bicubic(clip, width=W, height=H, format=vs.RGBS, matrix_in_s='709')")
     if clip.num_frames < 1:
         raise vs.Error(f"{FUNC}: the clip has no frames")
-    if fmt.color_family != vs.RGB:
-        raise vs.Error(f"{FUNC}: only RGBS and RGBH clips are accepted, got {fmt.name}; {_YUV_HINT}")
-    if fmt.sample_type != vs.FLOAT or fmt.bits_per_sample not in (16, 32):
-        raise vs.Error(f"{FUNC}: only RGBS and RGBH clips are accepted, got {fmt.name}; convert with "
-                       "clip = core.resize.Point(clip, format=vs.RGBS)")
     return clip
 
 
@@ -226,10 +221,12 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
            tile_overlap: int | None = None, exposure: float | str | Sequence[float] | None = None,
            exposure_prop: str = "FMANetExposure", scene_change: bool | str = True, mode: str | None = None,
            reorder: int = 16, out_of_order: str = "error", ensemble: int | None = None) -> vs.VideoNode:
-    """Joint super-resolution and deblurring of an RGBS/RGBH clip; returns a clip ``scale`` times larger, same format.
+    """Joint super-resolution and deblurring; returns a clip ``scale`` times larger in the format of ``clip``.
 
     Args:
-        clip: constant-format RGBS or RGBH clip, progressive, not GPU-resident (any width/height, odd included).
+        clip: constant-format clip, progressive, not GPU-resident (any width/height, odd included). RGBS/RGBH are
+            restored as they are; YUV (needs a ``_Matrix`` frame prop), GRAY and integer RGB are converted to RGB
+            for the network and back (see :mod:`vs_fmanet.vs_formats`).
         scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap, ensemble: as for
             :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA, fp32 on CPU;
             model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with mode="causal";
@@ -254,7 +251,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     Raises:
         vapoursynth.Error: at build time for unsupported clips or arguments; at render time naming the frame.
     """
-    clip = _check_clip(clip)
+    adapted = model_input(_check_clip(clip))
+    clip = adapted.clip
     if mode not in (None, "window", "causal"):
         raise vs.Error(f"{FUNC}: mode={mode!r} must be 'window' (bidirectional, any frame order), 'causal' (low "
                        "latency, frames in order) or None (from the model)")
@@ -289,7 +287,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     if mode == "causal":
         from .vs_causal import causal_clip
 
-        return causal_clip(engine, clip, src, exp, exposure_prop, scene_change is not False, reorder, out_of_order)
+        return adapted.restore_format(causal_clip(engine, clip, src, exp, exposure_prop, scene_change is not False,
+                                                  reorder, out_of_order))
     core = vs.core
     win, ov, s = engine.window, engine.overlap, engine.scale
     num = clip.num_frames
@@ -313,4 +312,4 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     def pick(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         return f.props[f"{OUT_KEY}{n % win}"]
 
-    return core.std.ModifyFrame(blank, spread, pick)
+    return adapted.restore_format(core.std.ModifyFrame(blank, spread, pick))

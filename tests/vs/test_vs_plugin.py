@@ -166,9 +166,9 @@ def test_nothing_is_printed_to_stdout(frames, capfd):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda f: core.resize.Bicubic(clip_from_array(f), format=vs.YUV420P8, matrix_s="709"),
-     r"got YUV420P8; convert first, e.g. clip = core.resize.Bicubic\(clip, format=vs.RGBS, matrix_in_s='709'\)"),
-    (lambda f: core.resize.Point(clip_from_array(f), format=vs.RGB24), r"got RGB24; convert with .*format=vs.RGBS"),
+    (lambda f: core.std.RemoveFrameProps(core.resize.Bicubic(clip_from_array(f), format=vs.YUV420P8, matrix_s="709"),
+                                         "_Matrix"),
+     r"the YUV420P8 clip has no _Matrix frame prop.*core.resize.Bicubic\(clip, format=vs.RGBS, matrix_in_s='709'\)"),
     (lambda f: core.std.Splice([clip_from_array(f), clip_from_array(f[:, :8])], mismatch=True),
      "variable format or size"),
     (lambda f: "not a clip", "clip must be a vapoursynth.VideoNode"),
