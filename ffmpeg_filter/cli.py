@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from .cli_options import (add_exposure_options, add_logging_options, add_progress_options,
+from .cli_options import (add_deinterlace_option, add_exposure_options, add_logging_options, add_progress_options,
                           add_restoration_options, add_stream_options, engine_settings, resolve_model,
                           split_passthrough, stream_policy)
 from .cli_runtime import UsageErrorParser, run_cli
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     end.add_argument("-to", dest="to", type=_time("-to"), metavar="TIME", help="stop before this time")
     end.add_argument("-t", dest="duration", type=_time("-t"), metavar="DURATION", help="process this long")
     io.add_argument("--fps", type=_rate, metavar="RATE", help="frame rate of an image-sequence input (default 25)")
+    add_deinterlace_option(io)
     io.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg executable (default: PATH, then imageio-ffmpeg's)")
     io.add_argument("--live", action="store_true",
                     help="live/streaming input (- for stdin, pipes, udp://, srt://, devices): restore frame by frame "
@@ -137,7 +138,7 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> RunOpti
         start_s=ns.start, to_s=ns.to, duration_s=ns.duration,
         engine=engine_settings(ns, resolve_model(ns, "fmanetpp-causal" if ns.live else "fmanetpp")),
         exposure=ns.exposure, exposure_from=ns.exposure_from, exposure_sidecar=ns.exposure_sidecar,
-        fps=ns.fps, ffmpeg=ns.ffmpeg, user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
+        fps=ns.fps, deinterlace=ns.deinterlace, ffmpeg=ns.ffmpeg, user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
         policy=stream_policy(ns),
         progress=ns.progress, progress_interval=ns.progress_interval, dry_run=ns.dry_run,
         preflight=ns.preflight, report=ns.report, bitexact=ns.bitexact, live=ns.live, input_format=ns.input_format,

@@ -13,6 +13,7 @@ from vs_fmanet.engine.ensemble import ENSEMBLE_SIZES
 from vs_fmanet.engine.weights import model_for_weights
 
 from .command import StreamPolicy
+from .deinterlace import DEINTERLACE_MODES
 from .errors import UsageError
 from .pipeline import EXPOSURE_SOURCES
 from .progress import MODES as PROGRESS_MODES
@@ -73,6 +74,13 @@ def add_restoration_options(p: argparse.ArgumentParser, title: str, *, model_def
     en.add_argument("--ensemble", type=int, choices=ENSEMBLE_SIZES, metavar="N",
                     help=f"average N flipped/transposed views of each window ({', '.join(map(str, ENSEMBLE_SIZES))}):"
                          " a little more quality for N times the compute; default 1")
+
+
+def add_deinterlace_option(group: argparse._ArgumentGroup) -> None:
+    """--deinterlace auto|on|off (bwdif before restoration, see :mod:`.deinterlace`)."""
+    group.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto",
+                       help="bwdif before restoration, one frame per frame (timestamps kept): auto = when the "
+                            "source is flagged interlaced (default), on = every frame, off = never")
 
 
 def add_exposure_options(p: argparse.ArgumentParser, title: str, *, sidecar_help: str) -> None:

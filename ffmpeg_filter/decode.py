@@ -12,6 +12,7 @@ float32 in [0, 1]; so 10-bit sources keep their precision.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .deinterlace import Deinterlacer
 from .errors import InputError
 from .probe import SourceInfo, open_source, probe_source
 
@@ -57,16 +59,16 @@ def frame_to_rgb(frame: Any, info: SourceInfo) -> np.ndarray:
 
 
 def decode_range(source: str | os.PathLike | SourceInfo, start_frame: int = 0, end_frame: int | None = None,
-                 *, threads: int = 0) -> Iterator[DecodedFrame]:
+                 *, threads: int = 0, deinterlace: str | None = None) -> Iterator[DecodedFrame]:
     """Yield frames ``start_frame`` (inclusive) to ``end_frame`` (exclusive; None = to the end) in
     presentation order, each exactly once.
 
     ``source`` is a path (probed first) or a :class:`SourceInfo` from :func:`probe_source`. ``threads``: decoder
-    threads (0 = FFmpeg's choice). Raises :class:`InputError` if the range is outside the source or the file
-    ends early (damaged).
+    threads (0 = FFmpeg's choice). ``deinterlace``: None (frames as decoded) or the bwdif ``deint`` setting
+    ("interlaced" or "all", see :mod:`.deinterlace`); one more frame is decoded on each side of the range so that
+    a range gets exactly the frames of a whole-file pass. Raises :class:`InputError` if the range is outside the
+    source or the file ends early (damaged).
     """
-    import av
-
     info = source if isinstance(source, SourceInfo) else probe_source(source)
     n = info.frame_count
     end = n if end_frame is None else int(end_frame)
@@ -76,6 +78,47 @@ def decode_range(source: str | os.PathLike | SourceInfo, start_frame: int = 0, e
                          f"which has {n} frames (0..{n - 1})")
     if start == end:
         return
+    if deinterlace is None:
+        for index, frame in _decoded_frames(info, start, end, threads):
+            yield DecodedFrame(index, int(info.pts[index]), float(info.times[index]), frame_to_rgb(frame, info))
+        return
+    lo, hi = max(start - 1, 0), min(end + 1, n)
+    deinterlacer: Deinterlacer | None = None
+    expected = start
+
+    def wanted(ready: list[tuple[int, Any]]) -> Iterator[DecodedFrame]:
+        nonlocal expected
+        for pts, out in ready:
+            index = int(np.searchsorted(info.pts, pts))
+            if index >= n or info.pts[index] != pts:
+                raise InputError(f"decode_range: the deinterlacer returned a frame with pts {pts}, which "
+                                 f"'{info.path}' does not have; use --deinterlace off")
+            if start <= index < end:
+                if index != expected:
+                    raise InputError(f"decode_range: the deinterlacer skipped frame {expected} of '{info.path}'; "
+                                     "use --deinterlace off")
+                expected = index + 1
+                yield DecodedFrame(index, pts, float(info.times[index]), frame_to_rgb(out, info))
+
+    with contextlib.closing(_decoded_frames(info, lo, hi, threads)) as decoded:
+        for _index, frame in decoded:
+            if deinterlacer is None:
+                deinterlacer = Deinterlacer(frame, info.time_base, deinterlace)
+            yield from wanted(deinterlacer.push(frame))
+            if expected >= end:
+                return
+    if deinterlacer is not None:
+        yield from wanted(deinterlacer.flush())
+    if expected < end:
+        raise InputError(f"decode_range: the deinterlacer returned no frame {expected} of '{info.path}'; "
+                         "use --deinterlace off")
+
+
+def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Iterator[tuple[int, Any]]:
+    """(frame index, PyAV frame) for frames ``start .. end - 1`` (a valid, non-empty range), see decode_range."""
+    import av
+
+    n = info.frame_count
     first_pts, last_pts = int(info.pts[start]), int(info.pts[end - 1])
     seek_pts = first_pts if start > 0 and info.kind == "video" else None
     expected = start
@@ -110,7 +153,7 @@ def decode_range(source: str | os.PathLike | SourceInfo, start_frame: int = 0, e
                                          f"decoded (next decodable frame is {index}); the file may be damaged")
                     if index < expected:
                         continue
-                yield DecodedFrame(index, int(info.pts[index]), float(info.times[index]), frame_to_rgb(frame, info))
+                yield index, frame
                 expected = index + 1
                 if expected >= end or (info.kind == "video" and frame.pts >= last_pts):
                     break

@@ -388,6 +388,9 @@ def check_live_options(opts: Any) -> None:
     if opts.exposure_from not in ("auto", "none") or opts.exposure_sidecar:
         raise UsageError("--live: exposure metadata readers need a seekable file; give --exposure (seconds, 1/x or "
                          "an angle) or let the model estimate each frame's exposure")
+    if opts.deinterlace == "on":
+        raise UsageError("--live: --deinterlace on is not available (bwdif needs the next frame, one frame of extra "
+                         "latency); deinterlace upstream, e.g. ffmpeg -i SRC -vf bwdif -f nut - | fmanet-ffmpeg --live")
     if opts.dry_run:
         raise UsageError("--live: --dry-run would consume the live input; run without --dry-run")
     if is_sequence_pattern(opts.output):

@@ -30,6 +30,7 @@ from .binary import ffmpeg_version, find_ffmpeg
 from .command import (StreamPolicy, Trim, build_encode_command, display_argv, ensure_stdout_format,
                       user_option, write_ffmetadata_chapters)
 from .decode import decode_range
+from .deinterlace import check_deinterlace_mode, plan_deinterlace
 from .encode import EncoderProcess
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EncoderError, FilterError, InputError, Terminated, UsageError
 from .imageseq import is_sequence_pattern
@@ -62,6 +63,7 @@ class RunOptions:
     exposure_from: str = "auto"
     exposure_sidecar: str | None = None
     fps: Fraction | None = None
+    deinterlace: str = "auto"           # --deinterlace auto|on|off (see .deinterlace)
     ffmpeg: str | None = None
     user_args: list[str] = dataclasses.field(default_factory=list)
     policy: StreamPolicy = dataclasses.field(default_factory=StreamPolicy)
@@ -96,6 +98,7 @@ class RunReport:
     trim: dict[str, Any] | None
     dry_run: bool = False
     latency: dict[str, Any] | None = None   # --live: per-frame latency (ms: mean, p50, p95, max)
+    deinterlace: str | None = None           # bwdif deint setting used ("interlaced", "all") or None
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -184,6 +187,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
     ffmpeg = find_ffmpeg(opts.ffmpeg)
     if opts.exposure_from not in EXPOSURE_SOURCES:
         raise UsageError(f"--exposure-from {opts.exposure_from!r}: choose one of {', '.join(EXPOSURE_SOURCES)}")
+    check_deinterlace_mode(opts.deinterlace)
     to_stdout = opts.output in ("-", "pipe:", "pipe:1")
     image_output = not to_stdout and is_sequence_pattern(opts.output)
     if to_stdout:
@@ -196,6 +200,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         log.warning("image sequence without --fps: timing it at 25 frames/s (ffmpeg's default)")
     trim = compute_trim(info, opts.start_s, opts.to_s, opts.duration_s)
     first, last = (trim.start_frame, trim.end_frame) if trim else (0, info.frame_count)
+    deint, deint_warnings = plan_deinterlace(opts.deinterlace, info)
     output = Path(opts.output)
     if not to_stdout and not opts.dry_run:
         atomic.check_output_target(output, overwrite=opts.overwrite, inputs=[info.path], sequence=image_output)
@@ -251,8 +256,9 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
                            source=info.summary(), command=shown, ffmpeg=ffmpeg_version(ffmpeg), engine=engine_desc,
                            exposure=[None if math.isnan(v) else float(v) for v in fractions],
                            exposure_sources=exp_sources, exposure_summary=exp_summary,
-                           warnings=exp_warnings + cmd.warnings,
-                           trim=dataclasses.asdict(trim) if trim else None, dry_run=opts.dry_run)
+                           warnings=exp_warnings + deint_warnings + cmd.warnings,
+                           trim=dataclasses.asdict(trim) if trim else None, dry_run=opts.dry_run,
+                           deinterlace=deint)
         if opts.dry_run:  # the caller shows report.command (the CLI prints it on stdout)
             _write_report(opts.report, report)
             return report
@@ -268,7 +274,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         pending: deque[int] = deque()
 
         def frames() -> Any:
-            for df in decode_range(info, first, last):
+            for df in decode_range(info, first, last, deinterlace=deint):
                 pending.append(df.index)
                 yield df.rgb
 

@@ -287,8 +287,6 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
                     "metadata is kept", text, ", ".join(info.dynamic_hdr))
     if info.has_alpha:
         log.warning("%s: the alpha channel (%s) is dropped; the model restores colour only", text, info.pix_fmt)
-    if info.interlaced:
-        log.warning("%s: interlaced video; deinterlace it first for good results (e.g. ffmpeg -vf bwdif)", text)
     return info
 
 

@@ -35,8 +35,8 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
                      chapters: bool = True, tags: bool = True, blur: bool = True, pix_fmt: str = "yuv420p",
                      codec: str | None = None, matrix: str | None = "bt709", primaries: str | None = "bt709",
                      transfer: str | None = "bt709", color_range: str = "tv", hdr10: bool = False,
-                     vfr: bool = False, subtitle_lines: list[str] | None = None, overwrite: bool = False,
-                     ffmpeg: str | None = None) -> Path:
+                     vfr: bool = False, interlaced: bool = False, subtitle_lines: list[str] | None = None,
+                     overwrite: bool = False, ffmpeg: str | None = None) -> Path:
     """Write a short test clip to ``path`` and return it.
 
     ``frames``: number of video frames; ``size``: (width, height) in pixels; ``fps``: frame rate (for
@@ -47,7 +47,8 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
     ``blur``: average 3 neighbouring frames (a motion-blur look). ``pix_fmt``/``codec``: pixel format and
     encoder (default libx264, libx265 above 8 bit); ``matrix``/``primaries``/``transfer``/``color_range``:
     colour tags (ffmpeg names); ``hdr10``: BT.2020 PQ tags plus mastering display and content light level
-    (implies libx265). The container follows the extension (.mkv keeps everything; .mp4 stores subtitles as
+    (implies libx265). ``interlaced``: the pattern is rendered at twice ``fps`` and woven into top-field-first
+    frames, encoded as interlaced (libx264 only), like broadcast or DV video. The container follows the extension (.mkv keeps everything; .mp4 stores subtitles as
     mov_text). Raises :class:`OutputError` if ``path`` exists and ``overwrite`` is false.
     """
     import ffmpeg as ffmpeg_python
@@ -69,10 +70,14 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
 
     with tempfile.TemporaryDirectory(prefix="fmanet-sample-") as tmp:
         src_len = duration + 1.0
-        video = ffmpeg_python.input(f"testsrc2=size={width}x{height}:rate={rate}:duration={src_len:.3f}", f="lavfi")
+        src_rate = 2 * rate if interlaced else rate
+        video = ffmpeg_python.input(f"testsrc2=size={width}x{height}:rate={src_rate}:duration={src_len:.3f}",
+                                    f="lavfi")
         v = video.video
         if blur:
             v = v.filter("tmix", frames=3)
+        if interlaced:   # two fields 1/(2 fps) apart in every frame, top field first
+            v = v.filter("tinterlace", mode="interleave_top").filter("setparams", field_mode="tff")
         if vfr:
             half = frames // 2
             v = v.filter("setpts", f"if(lt(N,{half}),N,{half}+2*(N-{half}))/({rate})/TB")
@@ -84,6 +89,10 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
         kwargs: dict[str, object] = {"c:v": codec, "frames:v": frames}
         if codec == "libx264":
             kwargs.update({"preset": "ultrafast", "crf": 18})
+            if interlaced:
+                kwargs.update({"flags": "+ildct+ilme", "x264-params": "tff=1"})
+        elif interlaced:
+            raise ValueError("make_sample_clip: interlaced=True needs libx264 (8-bit, no HDR)")
         elif codec == "libx265":
             params = ["log-level=error"]
             if hdr10:

@@ -67,6 +67,7 @@ class ChunkTask:
     engine: EngineSettings
     exposure: list[float]
     user_args: list[str]
+    deinterlace: str | None = None     # bwdif deint setting for decode_range, or None
     bitexact: bool = False
     ffmpeg: str | None = None
     threads: int = 1
@@ -163,7 +164,7 @@ def run_chunk(task: ChunkTask, info: SourceInfo) -> ChunkRecord:
 
     def frames() -> Iterator[tuple[np.ndarray, int, int]]:
         nonlocal done, last_report
-        decoded = decode_range(info, chunk.decode_start, chunk.decode_stop)
+        decoded = decode_range(info, chunk.decode_start, chunk.decode_stop, deinterlace=task.deinterlace)
         piece_ends = {p.stop for p in chunk.pieces}
         for index, rgb in restore_chunk(engine, chunk, decoded, task.exposure):
             if rgb.shape != (out_h, out_w, 3):

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..cli_options import (add_exposure_options, add_logging_options, add_progress_options,
+from ..cli_options import (add_deinterlace_option, add_exposure_options, add_logging_options, add_progress_options,
                            add_restoration_options, add_stream_options, engine_settings, resolve_model,
                            split_passthrough, stream_policy)
 from ..cli_runtime import UsageErrorParser, run_cli
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     ow.add_argument("-n", "--no-overwrite", action="store_true",
                     help="never overwrite (the default; existing outputs are skipped in folder mode)")
     io.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg executable (default: PATH, then imageio-ffmpeg's)")
+    add_deinterlace_option(io)
 
     ch = p.add_argument_group("chunks, resume and retries")
     size = ch.add_mutually_exclusive_group()
@@ -195,7 +196,7 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOpt
         user_args=enc_pairs_to_args(ns.enc) + list(passthrough),
         policy=stream_policy(ns),
         bitexact=ns.bitexact, ffmpeg=ns.ffmpeg, exposure=ns.exposure, exposure_from=ns.exposure_from,
-        exposure_sidecar=ns.exposure_sidecar,
+        exposure_sidecar=ns.exposure_sidecar, deinterlace=ns.deinterlace,
         scene_cuts=read_scene_cuts(ns.scene_cuts, jobs) if ns.scene_cuts else {},
         chunk_frames=ns.chunk_frames, chunk_seconds=ns.chunk_seconds, min_chunk_frames=ns.min_chunk_frames,
         work_dir=ns.work_dir, keep=ns.keep, fresh=ns.fresh, max_tries=ns.max_tries,

@@ -30,6 +30,7 @@ from vs_fmanet import __version__
 from .. import atomic
 from ..binary import find_ffmpeg
 from ..command import StreamPolicy, Trim, build_encode_command
+from ..deinterlace import check_deinterlace_mode, plan_deinterlace
 from ..encode import encode_frames
 from ..errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EncoderError, FilterError, UsageError
 from ..pipeline import EXPOSURE_SOURCES, RunOptions, exposure_for_frames
@@ -64,6 +65,7 @@ class FarmOptions:
     exposure: str | None = None                 # per-clip override: seconds, "1/100" or "180deg"
     exposure_from: str = "auto"
     exposure_sidecar: str | None = None
+    deinterlace: str = "auto"                   # auto|on|off, per file (see ffmpeg_filter.deinterlace)
     scene_cuts: dict[str, list[int]] = dataclasses.field(default_factory=dict)  # input -> frames starting a scene
     chunk_frames: int | None = None             # None = from chunk_seconds
     chunk_seconds: float = 10.0
@@ -94,6 +96,7 @@ class _FileRun:
     work: WorkDir | None = None
     plan_hash: str = ""
     exposure: np.ndarray | None = None
+    deinterlace: str | None = None              # the bwdif deint setting for this file, or None
     done: dict[int, ChunkRecord] = dataclasses.field(default_factory=dict)
     attempts: dict[int, int] = dataclasses.field(default_factory=dict)
     state: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -150,6 +153,7 @@ class _Farm:
             raise UsageError(f"--max-tries {o.max_tries}: must be at least 1")
         if o.exposure_from not in EXPOSURE_SOURCES:
             raise UsageError(f"--exposure-from {o.exposure_from!r}: choose one of {', '.join(EXPOSURE_SOURCES)}")
+        check_deinterlace_mode(o.deinterlace)
         if o.exposure_sidecar and len(o.jobs) > 1:
             raise UsageError("--exposure-sidecar describes one video; it cannot be used with a folder of inputs")
         if o.chunk_frames is not None and o.chunk_frames < 1:
@@ -199,6 +203,8 @@ class _Farm:
                 raise UsageError(f"'{job.input}' is an image sequence; fmanet-farm joins encoded video chunks, so "
                                  "give it a video file (or use fmanet-ffmpeg for image sequences)")
             run.info = info
+            run.deinterlace, deint_warnings = plan_deinterlace(o.deinterlace, info)
+            run.report.warnings += deint_warnings
             opts = RunOptions(input=job.input, output=job.output, exposure=o.exposure,
                               exposure_from=o.exposure_from, exposure_sidecar=o.exposure_sidecar, fps=None)
             fractions, _, _, warnings = exposure_for_frames(info, opts, 0, info.frame_count)
@@ -259,6 +265,7 @@ class _Farm:
             "output_suffix": Path(job.output).suffix, "engine": engine, "engine_resolved": self.engine_info,
             "encoder": {"user_args": list(o.user_args), "bitexact": o.bitexact},
             "exposure_sha256": hashlib.sha256(run.exposure.astype(np.float64).tobytes()).hexdigest(),
+            "deinterlace": run.deinterlace,
             "scene_cuts": sorted(int(c) for c in cuts),
             "chunks": [c.as_dict() for c in run.chunks],
         }
@@ -383,6 +390,7 @@ class _Farm:
         return ChunkTask(input=str(Path(run.job.input).resolve()), work_root=str(run.work.root.resolve()),
                          suffix=run.work.suffix, chunk=chunk, plan_hash=run.plan_hash, attempt=attempt,
                          engine=settings, exposure=[float(v) for v in exp], user_args=list(self.opts.user_args),
+                         deinterlace=run.deinterlace,
                          bitexact=self.opts.bitexact, ffmpeg=self.opts.ffmpeg,
                          threads=max(1, int(self.opts.cpus_per_task)), hook=self.opts.chunk_hook)
 

@@ -179,6 +179,7 @@ def test_stream_targets_and_command(nut_clip, ffmpeg_exe, tmp_path):
     (["-ss", "1"], "--live: -ss and -to need a seekable file"),
     (["--exposure-from", "gpmf"], "--live: exposure metadata readers need a seekable file"),
     (["--dry-run"], "--live: --dry-run would consume the live input"),
+    (["--deinterlace", "on"], "--live: --deinterlace on is not available"),
     (["--input-option", "probesize"], "--input-option 'probesize': expected KEY=VALUE"),
 ])
 def test_refused_options(nut_clip, tmp_path, capsys, extra, message):

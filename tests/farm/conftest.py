@@ -37,3 +37,10 @@ def vfr_clip(farm_clips: Path) -> Path:
 def cfr_clip(farm_clips: Path) -> Path:
     """12 frames 32x24 at 24000/1001 fps with audio."""
     return make_sample_clip(farm_clips / "cfr.mkv", frames=12, size=(32, 24), subtitles=False, chapters=False)
+
+
+@pytest.fixture(scope="session")
+def interlaced_clip(farm_clips: Path) -> Path:
+    """12 top-field-first interlaced frames 32x24 at 24000/1001 fps with audio."""
+    return make_sample_clip(farm_clips / "interlaced.mkv", frames=12, size=(32, 24), subtitles=False,
+                            chapters=False, interlaced=True)

@@ -73,6 +73,25 @@ def test_farm_output_equals_single_pass(ray_local: Any, vfr_clip: Path, tmp_path
     assert not (tmp_path / ".fmanet-farm").exists()               # work folder removed after success
 
 
+def test_interlaced_source_is_deinterlaced_in_chunks_exactly_as_in_one_pass(ray_local: Any, interlaced_clip: Path,
+                                                                           tmp_path: Path) -> None:
+    """bwdif looks one frame each side: chunks (cut every 4 frames) still give the single pass's frames, and a
+    changed --deinterlace is a changed plan (nothing reused)."""
+    single = tmp_path / "single.mkv"
+    report = run(RunOptions(input=str(interlaced_clip), output=str(single), engine=ENGINE, user_args=["-c:v", "ffv1"],
+                            progress="none", exposure_from="none"))
+    assert report.deinterlace == "interlaced"
+    out = tmp_path / "farm.mkv"
+    args = ["-i", str(interlaced_clip), "-o", str(out), *ENGINE_ARGS, "--chunk-frames", "4", "--workers", "2",
+            "--progress", "none", "--report", str(tmp_path / "report.json"), "--", "-c:v", "ffv1"]
+    assert main(args) == 0
+    assert video_facts(out)["md5"] == video_facts(single)["md5"]
+    assert main(["-y", *args[:-3], "--deinterlace", "off", *args[-3:]]) == 0
+    files = json.loads((tmp_path / "report.json").read_text())["files"]
+    assert files[0]["chunks_reused"] == 0
+    assert video_facts(out)["md5"] != video_facts(single)["md5"]
+
+
 def test_resume_redoes_only_the_deleted_chunk(ray_local: Any, cfr_clip: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     out, work = tmp_path / "out.mkv", tmp_path / "work"
