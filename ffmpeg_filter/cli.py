@@ -169,8 +169,9 @@ def _run(ns: argparse.Namespace, passthrough: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmanet-ffmpeg``; returns the exit code (0, 1, 2, 130 or 143)."""
     return run_cli("fmanet-ffmpeg", argv, parse_args, _run,
-                   interrupted="interrupted; the partial output was removed",
-                   terminated="terminated; the partial output was removed")
+                   interrupted="interrupted; the partial output was removed (for long runs, fmanet-farm with the "
+                               "same options resumes from its finished chunks)",
+                   terminated="terminated; the partial output was removed (fmanet-farm resumes long runs)")
 
 
 if __name__ == "__main__":
