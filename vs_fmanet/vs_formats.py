@@ -52,25 +52,34 @@ def _unchanged(clip: vs.VideoNode) -> vs.VideoNode:
 def _yuv_tags(clip: vs.VideoNode) -> dict:
     """Matrix, range and chroma location of frame 0 of a YUV clip, as resize arguments for the way back."""
     props = clip.get_frame(0).props
-    matrix = props.get("_Matrix")
-    if matrix is None or int(matrix) == UNSPECIFIED_MATRIX:
+
+    def integer_prop(key: str) -> int | None:
+        value = props.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise vs.Error(f"{FUNC}: frame 0 has {key}={value!r} ({type(value).__name__}); it must be an integer as "
+                           f"VapourSynth defines it; fix it with core.std.SetFrameProps(clip, {key}=...) or remove it "
+                           f"with core.std.RemoveFrameProps(clip, '{key}')")
+        return value
+
+    matrix = integer_prop("_Matrix")
+    if matrix is None or matrix == UNSPECIFIED_MATRIX:
         state = "has no _Matrix frame prop" if matrix is None else "has _Matrix=2 (unspecified)"
         raise vs.Error(f"{FUNC}: the {clip.format.name} clip {state}, so its colours cannot be converted to RGB "
                        f"without guessing; {_MATRIX_HINT}")
-    if int(matrix) == 0:
+    if matrix == 0:
         raise vs.Error(f"{FUNC}: the {clip.format.name} clip has _Matrix=0 (RGB), which a YUV clip cannot have; fix "
                        f"the prop: {_MATRIX_HINT}")
     if "_Range" in props:
-        full = int(props["_Range"]) == 1             # _Range: 1 = full, 0 = limited (zimg / H.273 convention)
+        full = integer_prop("_Range") == 1           # _Range: 1 = full, 0 = limited (zimg / H.273 convention)
     elif "_ColorRange" in props:
-        full = int(props["_ColorRange"]) == 0        # VapourSynth < R81: 0 = full, 1 = limited
+        full = integer_prop("_ColorRange") == 0      # VapourSynth < R81: 0 = full, 1 = limited
     else:
         full = False                                 # zimg's default for YUV
-    location = int(props.get("_ChromaLocation", 0))
+    location = integer_prop("_ChromaLocation") or 0
     if not 0 <= location < len(CHROMA_LOCATIONS):
         raise vs.Error(f"{FUNC}: frame 0 has _ChromaLocation={location}; it must be 0..5 (0 = left, 2 = top_left); "
                        "fix it with core.std.SetFrameProps(clip, _ChromaLocation=0)")
-    return {"matrix": int(matrix), "range_s": "full" if full else "limited",
+    return {"matrix": matrix, "range_s": "full" if full else "limited",
             "chromaloc_s": CHROMA_LOCATIONS[location]}
 
 

@@ -144,3 +144,10 @@ def test_the_older_colorrange_prop_is_honoured_both_ways(pass_through):
     fin, fout = src.get_frame(1), out.get_frame(1)
     assert np.abs(planes(fout)[0] - nearest(planes(fin)[0], 4)).max() <= 1.0
     assert fout.props["_Range"] == vs.RANGE_FULL
+
+
+def test_a_colour_prop_of_the_wrong_type_names_the_prop():
+    src = core.resize.Bicubic(clip_from_array(smooth_frames()), format=vs.YUV420P8, matrix_s="709")
+    src = core.std.SetFrameProps(src, _ChromaLocation="left")
+    with pytest.raises(vs.Error, match=r"^fmanet: frame 0 has _ChromaLocation='left' \(str\); it must be an integer"):
+        vs_fmanet.fmanet(src, **SETTINGS)
