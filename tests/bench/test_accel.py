@@ -17,7 +17,8 @@ CPU = torch.device("cpu")
 
 
 def test_resolve_accel_defaults_and_spellings() -> None:
-    assert resolve_accel(None, None, None, CPU) == AccelSettings(compile=None, channels_last=False, pinned=False)
+    # channels-last is the CPU default (oneDNN convolutions ~15 % faster on the small model, see accel.DEFAULTS)
+    assert resolve_accel(None, None, None, CPU) == AccelSettings(compile=None, channels_last=True, pinned=False)
     assert resolve_accel(True, True, True, CPU) == AccelSettings("default", True, False)   # no pinning on the CPU
     assert resolve_accel("OFF", False, None, CPU).compile is None
     assert resolve_accel("max-autotune", None, None, CPU).compile == "max-autotune"
@@ -34,8 +35,8 @@ def test_bad_switches_are_refused_by_the_engine(kwargs, match) -> None:
 
 def test_channels_last_engine_matches_default_and_leaves_shared_network_alone() -> None:
     clip = make_clip(5, 20, 28, seed=3)
-    plain = Engine(preset="tiny", weights="random", device="cpu", window=5, overlap=2, tile=0)
-    fast = Engine(preset="tiny", weights="random", device="cpu", window=5, overlap=2, tile=0, channels_last=True)
+    plain = Engine(preset="tiny", weights="random", device="cpu", window=5, overlap=2, tile=0, channels_last=False)
+    fast = Engine(preset="tiny", weights="random", device="cpu", window=5, overlap=2, tile=0)   # CPU default
     a, b = plain.restore(clip), fast.restore(clip)
     assert np.abs(a - b).max() < 1e-5
     assert fast.describe()["channels_last"] is True and plain.describe()["channels_last"] is False

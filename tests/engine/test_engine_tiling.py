@@ -68,7 +68,7 @@ def test_auto_tile_size_from_memory_budget(monkeypatch):
 
 def test_out_of_memory_retries_with_smaller_tiles(caplog):
     eng = Engine(**TINY, window=2, overlap=0, tile=0)
-    net = eng._net
+    net = eng._runner   # the module the engine calls (a channels-last copy on the CPU)
     real_forward = net.forward
     sizes = []
 
@@ -94,7 +94,7 @@ def test_out_of_memory_retries_with_smaller_tiles(caplog):
 
 def test_out_of_memory_at_the_smallest_tile_is_a_clear_error():
     eng = Engine(**TINY, window=2, overlap=0, tile=16, tile_overlap=4)
-    net = eng._net
+    net = eng._runner   # the module the engine calls (a channels-last copy on the CPU)
 
     def forward(*args, **kw):
         raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")
