@@ -82,6 +82,8 @@ def decode_range(source: str | os.PathLike | SourceInfo, start_frame: int = 0, e
         for index, frame in _decoded_frames(info, start, end, threads):
             yield DecodedFrame(index, int(info.pts[index]), float(info.times[index]), frame_to_rgb(frame, info))
         return
+    if info.kind != "video":
+        raise InputError(f"decode_range: '{info.path}' is an image sequence; deinterlacing needs a video stream")
     lo, hi = max(start - 1, 0), min(end + 1, n)
     deinterlacer: Deinterlacer | None = None
     expected = start
