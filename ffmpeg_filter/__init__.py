@@ -1,7 +1,8 @@
 """``fmanet-ffmpeg``: FMA-Net++ restoration of any file ffmpeg reads, keeping everything but the blur.
 
 Modules, one job each: :mod:`.cli` (options, exit codes, signals), :mod:`.pipeline` (one run), :mod:`.probe`
-(PyAV probing), :mod:`.decode` (frame-accurate ranges to float RGB), :mod:`.restoring` (the engine),
+(PyAV probing), :mod:`.decode` (frame-accurate ranges to float RGB), :mod:`.deinterlace` (bwdif
+for interlaced sources), :mod:`.restoring` (the engine),
 :mod:`.command` (the ffmpeg argv), :mod:`.encode` (NUT pipe into ffmpeg, mux helpers), :mod:`.colour`
 (colour tags, HDR10), :mod:`.subtitles` (cut subtitles for trims), :mod:`.imageseq` (image sequences),
 :mod:`.atomic` (temp file + rename), :mod:`.progress` (bar / JSON lines), :mod:`.timespec` (``-ss`` syntax),

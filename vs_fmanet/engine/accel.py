@@ -127,7 +127,7 @@ def prepare_network(net: nn.Module, settings: AccelSettings) -> nn.Module:
         if module is None:
             module = net
             if settings.channels_last:
-                module = copy.deepcopy(net).to(memory_format=torch.channels_last).eval()
+                module = _channels_last_copy(net)
             if settings.compile is not None:
                 _raise_recompile_limit(RECOMPILE_LIMIT)
                 log.info("compiling the network with torch.compile(mode=%r); the first run of every new input "
@@ -135,6 +135,17 @@ def prepare_network(net: nn.Module, settings: AccelSettings) -> nn.Module:
                 module = torch.compile(module, mode=settings.compile, dynamic=False)
             variants[key] = module
         return module
+
+
+def _channels_last_copy(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose 4-D parameters (2-D convolution weights) are channels-last; 3-D convolutions (the
+    FMA-Net model's) and everything else keep their layout (``Module.to(memory_format=...)`` refuses rank-5 weights)."""
+    module = copy.deepcopy(net).eval()
+    with torch.no_grad():
+        for param in module.parameters():
+            if param.dim() == 4:
+                param.data = param.data.contiguous(memory_format=torch.channels_last)
+    return module
 
 
 def _raise_recompile_limit(limit: int) -> None:
