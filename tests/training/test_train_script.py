@@ -134,3 +134,16 @@ def test_calibrate_fits_only_the_metadata_embedding_and_leaves_the_ete_path_bit_
     with torch.no_grad():
         assert torch.equal(models[0](lr), models[1](lr))                        # ETE only: unchanged
         assert not torch.equal(models[0](lr, exposure), models[1](lr, exposure))  # metadata path: refitted
+
+
+def test_channels_last_on_the_cpu_trains_the_same_network(tmp_path: Path) -> None:
+    """The CPU default (channels-last weights, faster convolutions) and --no-channels-last take the same steps:
+    same checkpoint up to float rounding, saved contiguous either way."""
+    states = {}
+    for name, extra in (("cl", []), ("plain", ["--no-channels-last"])):
+        train(tmp_path, "--name", name, "--plan", "ete:2,degradation:2,joint:2", *extra)
+        states[name] = load_state_dict(read_model_card(tmp_path / "work" / name / "model.json"))
+    assert states["cl"].keys() == states["plain"].keys()
+    for key, value in states["cl"].items():
+        assert value.is_contiguous(), key
+        torch.testing.assert_close(value, states["plain"][key], rtol=1e-3, atol=1e-4, msg=key)

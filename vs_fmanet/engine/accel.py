@@ -137,15 +137,20 @@ def prepare_network(net: nn.Module, settings: AccelSettings) -> nn.Module:
         return module
 
 
-def _channels_last_copy(net: nn.Module) -> nn.Module:
-    """A copy of ``net`` whose 4-D parameters (2-D convolution weights) are channels-last; 3-D convolutions (the
-    FMA-Net model's) and everything else keep their layout (``Module.to(memory_format=...)`` refuses rank-5 weights)."""
-    module = copy.deepcopy(net).eval()
+def to_channels_last_(module: nn.Module) -> nn.Module:
+    """Put ``module``'s 4-D parameters (2-D convolution weights) in channels-last layout, in place, and return it;
+    3-D convolutions (the FMA-Net model's) and everything else keep their layout (``Module.to(memory_format=...)``
+    refuses rank-5 weights). Values, names and gradients' meaning are unchanged; training on the CPU uses it too."""
     with torch.no_grad():
         for param in module.parameters():
             if param.dim() == 4:
                 param.data = param.data.contiguous(memory_format=torch.channels_last)
     return module
+
+
+def _channels_last_copy(net: nn.Module) -> nn.Module:
+    """A channels-last copy of ``net`` (see :func:`to_channels_last_`); ``net`` is shared and stays as it is."""
+    return to_channels_last_(copy.deepcopy(net).eval())
 
 
 def _raise_recompile_limit(limit: int) -> None:
