@@ -56,7 +56,6 @@ SCENE_PROPS = ("_SceneChangePrev", "_SceneChangeNext")
 SOURCE_PROP = "FMANetExposureSource"
 
 
-
 @contextlib.contextmanager
 def _stdout_to_stderr() -> Iterator[None]:
     """Point file descriptor 1 at stderr while building (torch and CUDA libraries may print)."""
