@@ -48,8 +48,9 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
     encoder (default libx264, libx265 above 8 bit); ``matrix``/``primaries``/``transfer``/``color_range``:
     colour tags (ffmpeg names); ``hdr10``: BT.2020 PQ tags plus mastering display and content light level
     (implies libx265). ``interlaced``: the pattern is rendered at twice ``fps`` and woven into top-field-first
-    frames, encoded as interlaced (libx264 only), like broadcast or DV video. The container follows the extension (.mkv keeps everything; .mp4 stores subtitles as
-    mov_text). Raises :class:`OutputError` if ``path`` exists and ``overwrite`` is false.
+    frames, encoded as interlaced (libx264 only), like broadcast or DV video. The container follows the extension
+    (.mkv keeps everything; .mp4 stores subtitles as mov_text). Raises :class:`OutputError` if ``path`` exists and
+    ``overwrite`` is false, ValueError for ``interlaced`` with another encoder.
     """
     import ffmpeg as ffmpeg_python
 
@@ -67,6 +68,8 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
             pix_fmt = "yuv420p10le"
     high_depth = "10" in pix_fmt or "12" in pix_fmt
     codec = codec or ("libx265" if (hdr10 or high_depth) else "libx264")
+    if interlaced and codec != "libx264":
+        raise ValueError(f"make_sample_clip: interlaced=True needs libx264 (8-bit, no HDR), not {codec}")
 
     with tempfile.TemporaryDirectory(prefix="fmanet-sample-") as tmp:
         src_len = duration + 1.0
@@ -91,8 +94,6 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
             kwargs.update({"preset": "ultrafast", "crf": 18})
             if interlaced:
                 kwargs.update({"flags": "+ildct+ilme", "x264-params": "tff=1"})
-        elif interlaced:
-            raise ValueError("make_sample_clip: interlaced=True needs libx264 (8-bit, no HDR)")
         elif codec == "libx265":
             params = ["log-level=error"]
             if hdr10:

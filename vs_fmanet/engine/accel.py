@@ -127,7 +127,7 @@ def prepare_network(net: nn.Module, settings: AccelSettings) -> nn.Module:
         if module is None:
             module = net
             if settings.channels_last:
-                module = _channels_last_copy(net)
+                module = to_channels_last_(copy.deepcopy(net).eval())   # net is shared: convert a copy
             if settings.compile is not None:
                 _raise_recompile_limit(RECOMPILE_LIMIT)
                 log.info("compiling the network with torch.compile(mode=%r); the first run of every new input "
@@ -146,11 +146,6 @@ def to_channels_last_(module: nn.Module) -> nn.Module:
             if param.dim() == 4:
                 param.data = param.data.contiguous(memory_format=torch.channels_last)
     return module
-
-
-def _channels_last_copy(net: nn.Module) -> nn.Module:
-    """A channels-last copy of ``net`` (see :func:`to_channels_last_`); ``net`` is shared and stays as it is."""
-    return to_channels_last_(copy.deepcopy(net).eval())
 
 
 def _raise_recompile_limit(limit: int) -> None:
