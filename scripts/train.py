@@ -10,7 +10,12 @@ learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<na
 state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
 resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
 from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit. A resumed run keeps its data
-recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``) unless a flag changes it, which is logged.
+recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``) unless a flag changes it,
+which is logged.
+
+``--temporal-weight w`` (beyond the paper, default 0) adds ``w`` times the L1 of the output's frame-to-frame changes
+against the ground truth's (:func:`vs_fmanet.training.losses.temporal_difference_loss`) to the joint loss: it
+penalises flicker (tOF) directly.
 
 Metadata dropout: in each joint/degradation batch, each frame's true exposure is kept with probability
 ``--meta-keep`` (default 0.5) and otherwise hidden, so both the metadata and the ETE paths are trained.
@@ -47,7 +52,7 @@ from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noq
 log = logging.getLogger("train")
 STAGES = ("ete", "degradation", "joint", "calibrate")
 # The data recipe a run keeps across resumes unless a flag changes it on purpose.
-RECIPE_DEFAULTS = {"batch": 4, "frames": 10, "lr_size": 64, "meta_keep": 0.5}
+RECIPE_DEFAULTS = {"batch": 4, "frames": 10, "lr_size": 64, "meta_keep": 0.5, "temporal_weight": 0.0}
 
 
 def parse_plan(text: str) -> dict[str, int]:
@@ -100,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--meta-keep", type=float, default=None,
                     help=f"probability of keeping a frame's true exposure (default {RECIPE_DEFAULTS['meta_keep']}, "
                          "or what the resumed run used)")
+    ap.add_argument("--temporal-weight", type=float, default=None,
+                    help="weight of the frame-to-frame difference L1 added to the joint and calibrate losses "
+                         "(beyond the paper, against flicker; default 0, kept across resumes)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
@@ -213,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif stage == "degradation":
                     loss, logs = degradation_loss(model, batch, exposure)
                 else:
-                    loss, logs = joint_loss(model, batch, exposure)
+                    loss, logs = joint_loss(model, batch, exposure, args.temporal_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -313,6 +321,7 @@ def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_s
                  "training": {"progress": progress, "wall_seconds": round(wall), "device": str(args.device),
                               "seed": args.seed, "sampler": sampler_state, "batch": args.batch,
                               "frames": args.frames, "lr_size": args.lr_size, "meta_keep": args.meta_keep,
+                              "temporal_weight": args.temporal_weight,
                               "plan": args.plan, "init_from": args.init_from and Path(args.init_from).name,
                               "data": "vs_fmanet.data.TrainingSampler(split='train'): synthetic multi-exposure "
                                       "clips (see vs_fmanet/data/README.md)"}})

@@ -90,15 +90,22 @@ def test_init_from_copies_matching_tensors_into_the_causal_model(tmp_path: Path)
 
 
 def test_a_resumed_run_keeps_its_data_recipe_unless_a_flag_changes_it(tmp_path: Path) -> None:
-    train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:1", "--meta-keep", "0.25")
+    train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:1", "--meta-keep", "0.25",
+          "--temporal-weight", "0.3")
     state = json.loads((tmp_path / "work" / "t" / "state.json").read_text())
-    assert state["recipe"] == {"batch": 2, "frames": 4, "lr_size": 16, "meta_keep": 0.25}
-    # no recipe flags: the resumed run trains on the same 4-frame 16x16 clips, not the 10-frame 64x64 defaults
-    proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:2", "--export", recipe=[])
-    assert "recipe: {'batch': 2, 'frames': 4, 'lr_size': 16, 'meta_keep': 0.25}" in proc.stderr
+    recipe = {"batch": 2, "frames": 4, "lr_size": 16, "meta_keep": 0.25, "temporal_weight": 0.3}
+    assert state["recipe"] == recipe
+    # no recipe flags: the resumed run trains on the same 4-frame 16x16 clips, not the 10-frame 64x64 defaults,
+    # and keeps its anti-flicker term (the joint steps log it)
+    log_json = tmp_path / "log.jsonl"
+    proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:2", "--export",
+                 "--log-json", str(log_json), recipe=[])
+    assert f"recipe: {recipe}" in proc.stderr
     assert "changes the resumed run's recipe" not in proc.stderr
+    joint_logs = [json.loads(line) for line in log_json.read_text().splitlines()]
+    assert joint_logs and all(r["stage"] == "joint" and r["temporal"] > 0 for r in joint_logs)
     rec = card_training(tmp_path / "models" / "t.json")
-    assert (rec["batch"], rec["frames"], rec["lr_size"], rec["meta_keep"]) == (2, 4, 16, 0.25)
+    assert {k: rec[k] for k in recipe} == recipe
     # a flag that differs is honoured and said aloud
     proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:3", recipe=["--frames", "3"])
     assert "--frames 3 changes the resumed run's recipe (it was trained with 4)" in proc.stderr
@@ -107,7 +114,7 @@ def test_a_resumed_run_keeps_its_data_recipe_unless_a_flag_changes_it(tmp_path: 
     shutil.rmtree(tmp_path / "work")
     proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:3", "--export-only", recipe=[])
     assert "resumed from shipped weights" in proc.stderr
-    assert "recipe: {'batch': 2, 'frames': 4, 'lr_size': 16, 'meta_keep': 0.25}" in proc.stderr
+    assert f"recipe: {recipe}" in proc.stderr
 
 
 def test_calibrate_fits_only_the_metadata_embedding_and_leaves_the_ete_path_bit_identical(tmp_path: Path) -> None:

@@ -55,14 +55,31 @@ def degradation_loss(model: FMANetPP, batch: dict[str, torch.Tensor], exposure: 
     return degradation_terms(model, out, batch)
 
 
-def joint_loss(model: FMANetPP, batch: dict[str, torch.Tensor], exposure: torch.Tensor | None
-               ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Stage 3: L1(restored, GT) + 0.1 L_D, end to end through Net^D and Net^R."""
+def temporal_difference_loss(hr: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """L1 between the output's and the ground truth's frame-to-frame changes, ``hr``/``gt`` [B,T,3,H,W], T >= 2.
+
+    Beyond the paper: a per-frame L1 lets each frame's error wander independently, which shows as flicker (tOF);
+    this term penalises exactly the part of the error that changes from frame t-1 to t, and is zero for an output
+    whose error is constant in time (so it never pulls against L1 on static content)."""
+    if hr.shape[1] < 2:
+        raise ValueError(f"temporal_difference_loss: needs at least 2 frames, got T={hr.shape[1]}")
+    return ((hr[:, 1:] - hr[:, :-1]) - (gt[:, 1:] - gt[:, :-1])).abs().mean()
+
+
+def joint_loss(model: FMANetPP, batch: dict[str, torch.Tensor], exposure: torch.Tensor | None,
+               temporal_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """Stage 3: L1(restored, GT) + 0.1 L_D, end to end through Net^D and Net^R, plus ``temporal_weight`` times
+    :func:`temporal_difference_loss` (0 by default, i.e. the paper's objective)."""
     out = model(batch["lr"], exposure, hr_gt=batch["gt"], return_aux=True)
     l_d, logs = degradation_terms(model, out, batch)
     rec = (out["hr"] - batch["gt"]).abs().mean()
     logs["l1"] = float(rec.detach())
-    return rec + LAMBDA_D * l_d, logs
+    loss = rec + LAMBDA_D * l_d
+    if temporal_weight:
+        temporal = temporal_difference_loss(out["hr"], batch["gt"])
+        logs["temporal"] = float(temporal.detach())
+        loss = loss + temporal_weight * temporal
+    return loss, logs
 
 
 def metadata_dropout(exposure: torch.Tensor, keep: float, generator: torch.Generator) -> torch.Tensor:
