@@ -8,6 +8,11 @@ index built by :func:`ffmpeg_filter.probe.probe_source`, which makes VFR sources
 Pixels: every source (8 to 16 bit, YUV or RGB) is converted by swscale to ``rgb48le`` with the source's own
 matrix and range (explicit, because PyAV's ``reformat`` defaults the range to "unspecified"), then to
 float32 in [0, 1]; so 10-bit sources keep their precision.
+
+Size changes mid-stream (broadcast captures and recorded adaptive streams switch resolution; image sequences can
+mix sizes): like the ffmpeg command line (its default ``-autoscale``), every frame is scaled to the size the stream
+started with, bicubic in its own pixel format, with a warning naming the first frame of each new size
+(:func:`conform_size`). The output thus keeps one size, which every encoder and the engine's windows need.
 """
 
 from __future__ import annotations
@@ -56,6 +61,33 @@ def frame_to_rgb(frame: Any, info: SourceInfo) -> np.ndarray:
                                    | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
     arr = frame.to_ndarray(**kwargs)
     return arr.astype(np.float32) * np.float32(1.0 / 65535.0)
+
+
+def conform_size(frame: Any, width: int, height: int) -> Any:
+    """``frame`` (a PyAV ``VideoFrame``) scaled to ``width`` x ``height`` pixels in its own pixel format (bicubic;
+    timestamps kept), or ``frame`` itself when it already has that size."""
+    if (frame.width, frame.height) == (width, height):
+        return frame
+    import av
+
+    return frame.reformat(width=width, height=height, interpolation=av.video.reformatter.Interpolation.BICUBIC)
+
+
+class SizeChangeReporter:
+    """Warns once per new frame size: ``report(frame, index)`` before :func:`conform_size`. ``where`` names the
+    input in the message."""
+
+    def __init__(self, where: str, width: int, height: int) -> None:
+        self.where, self.size = where, (width, height)
+        self.seen: set[tuple[int, int]] = {self.size}
+
+    def report(self, frame: Any, index: int) -> None:
+        size = (frame.width, frame.height)
+        if size not in self.seen:
+            self.seen.add(size)
+            log.warning("%s: frame %d is %dx%d but the stream started at %dx%d; scaling such frames to %dx%d as "
+                        "ffmpeg does (-autoscale). Split the input at the change to restore each part at its own "
+                        "size.", self.where, index, *size, *self.size, *self.size)
 
 
 def decode_range(source: str | os.PathLike | SourceInfo, start_frame: int = 0, end_frame: int | None = None,
@@ -124,6 +156,7 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
     first_pts, last_pts = int(info.pts[start]), int(info.pts[end - 1])
     seek_pts = first_pts if start > 0 and info.kind == "video" else None
     expected = start
+    sizes = SizeChangeReporter(f"'{info.path}'", info.width, info.height)
     for attempt in range(2):
         container = _open_at(info, start if info.kind == "images" else 0)
         try:
@@ -155,7 +188,8 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
                                          f"decoded (next decodable frame is {index}); the file may be damaged")
                     if index < expected:
                         continue
-                yield index, frame
+                sizes.report(frame, index)
+                yield index, conform_size(frame, info.width, info.height)
                 expected = index + 1
                 if expected >= end or (info.kind == "video" and frame.pts >= last_pts):
                     break

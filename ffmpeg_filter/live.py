@@ -49,7 +49,7 @@ from . import atomic
 from .binary import encoder_pixel_formats, ffmpeg_major_version, ffmpeg_version, find_ffmpeg
 from .colour import ColourInfo, colour_from_frame, is_rgb_pixel_format, pick_pixel_format, video_colour_for_rgb_source
 from .command import container_of, ensure_stdout_format, user_option
-from .decode import frame_to_rgb
+from .decode import SizeChangeReporter, conform_size, frame_to_rgb
 from .encode import EncoderProcess
 from .errors import FilterError, InputError, UsageError
 from .imageseq import is_sequence_pattern
@@ -217,6 +217,7 @@ class LiveSource:
     def _decode_into(self, handover: queue.Queue[Any], consumer_gone: threading.Event) -> None:
         """Worker thread: decode, convert to RGB and queue :class:`LiveFrame` objects, then ``_END`` or the error."""
         colour = _ColourOnly(self.colour)
+        sizes = SizeChangeReporter(f"live input '{self.url}'", self.width, self.height)
 
         def put(item: Any) -> bool:
             while not consumer_gone.is_set():
@@ -236,11 +237,8 @@ class LiveSource:
                     frame = next(self._frames, None)
                     if frame is None:
                         break
-                if (frame.width, frame.height) != (self.width, self.height):
-                    raise InputError(f"live input '{self.url}': frame {self._count} is {frame.width}x{frame.height} "
-                                     f"but the stream started at {self.width}x{self.height}; a size change "
-                                     "mid-stream is not supported (scale the source to a fixed size first)")
-                rgb = frame_to_rgb(frame, colour)   # type: ignore[arg-type]
+                sizes.report(frame, self._count)   # adaptive streams switch resolution: keep the first size
+                rgb = frame_to_rgb(conform_size(frame, self.width, self.height), colour)   # type: ignore[arg-type]
                 item = LiveFrame(self._count, rgb, *self._timing(frame), time.monotonic())
                 self._count += 1
                 if not put(item):
