@@ -74,6 +74,9 @@ def add_restoration_options(p: argparse.ArgumentParser, title: str, *, model_def
     en.add_argument("--ensemble", type=int, choices=ENSEMBLE_SIZES, metavar="N",
                     help=f"average N flipped/transposed views of each window ({', '.join(map(str, ENSEMBLE_SIZES))}):"
                          " a little more quality for N times the compute; default 1")
+    en.add_argument("--strength", type=float, metavar="S",
+                    help="how much of the restoration to keep, 0..1: a mix with the bicubic upscale of the input "
+                         "(0 = bicubic only); default 1")
 
 
 def add_deinterlace_option(group: argparse._ArgumentGroup) -> None:
@@ -127,7 +130,7 @@ def engine_settings(ns: argparse.Namespace, model: str) -> EngineSettings:
     """The engine options of a parsed command line (``model`` already resolved by the tool)."""
     return EngineSettings(model=model, scale=ns.scale, preset=ns.preset, weights=ns.weights, device=ns.device,
                           precision=ns.precision, window=ns.window, overlap=ns.overlap, tile=ns.tile,
-                          tile_overlap=ns.tile_overlap, ensemble=ns.ensemble)
+                          tile_overlap=ns.tile_overlap, ensemble=ns.ensemble, strength=ns.strength)
 
 
 def stream_policy(ns: argparse.Namespace) -> StreamPolicy:

@@ -47,6 +47,7 @@ class EngineSettings:
     tile: int | tuple[int, int] | None = None
     tile_overlap: int | None = None
     ensemble: int | None = None                   # views averaged per window (1, 2, 4, 8); None = 1
+    strength: float | None = None                 # 0..1 mix with the bicubic upscale; None = 1 (full restoration)
 
 
 def build_restorer(settings: EngineSettings) -> Restorer:
@@ -61,7 +62,7 @@ def build_restorer(settings: EngineSettings) -> Restorer:
         return Engine(model=settings.model, scale=settings.scale, preset=settings.preset, weights=settings.weights,
                       device=settings.device, precision=settings.precision, window=settings.window,
                       overlap=settings.overlap, tile=settings.tile, tile_overlap=settings.tile_overlap,
-                      ensemble=settings.ensemble)
+                      ensemble=settings.ensemble, strength=settings.strength)
     except (WeightsError, FileNotFoundError) as exc:
         raise InputError(f"engine weights: {exc}") from exc
     except (ValueError, TypeError) as exc:

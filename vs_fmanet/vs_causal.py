@@ -145,6 +145,7 @@ class _CausalRenderer(_Renderer):
         fout.props.update(props)
         fout.props["FMANetModel"] = eng.model_name
         fout.props["FMANetScale"] = s
+        fout.props["FMANetStrength"] = eng.strength
         fout.props["FMANetWindow"] = [start, fed_last]
         fout.props[SOURCE_PROP] = source
         fout.props["FMANetPrecision"] = self.stream.precision_used

@@ -25,8 +25,8 @@ How frames flow (all windows, tiles, devices and precision live in :mod:`vs_fman
 * Props: every source prop is copied to the output frame; added are ``FMANetModel`` (weights name),
   ``FMANetScale``, ``FMANetWindow`` ([first, last] source frames that fed the frame), ``FMANetExposureSource``
   (where the exposure came from: "argument", "estimated", or for the prop the metadata source recorded by
-  ``vs_fmanet.exposure.attach_exposure_props`` such as "gpmf" or "exif", else "prop") and ``FMANetPrecision``
-  ("fp32" when the NaN guard recomputed the window).
+  ``vs_fmanet.exposure.attach_exposure_props`` such as "gpmf" or "exif", else "prop"), ``FMANetPrecision``
+  ("fp32" when the NaN guard recomputed the window) and ``FMANetStrength`` (the ``strength`` used, 0..1).
 
 Nothing is printed to stdout (it would corrupt ``vspipe -c y4m ... -``); warnings go to stderr via ``logging``,
 and construction runs with file descriptor 1 redirected to stderr in case a library prints.
@@ -210,6 +210,7 @@ class _Renderer:
                 fout.props["FMANetWindow"] = [piece.context_start, piece.context_stop - 1]
                 fout.props[SOURCE_PROP] = exp_src[i - piece.context_start][1]
                 fout.props["FMANetPrecision"] = precision
+                fout.props["FMANetStrength"] = eng.strength
                 carrier.props[f"{OUT_KEY}{i - n * window}"] = fout
         return carrier
 
@@ -219,17 +220,19 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
            window: int | None = None, overlap: int | None = None, tile: int | Sequence[int] | None = None,
            tile_overlap: int | None = None, exposure: float | str | Sequence[float] | None = None,
            exposure_prop: str = "FMANetExposure", scene_change: bool | str = True, mode: str | None = None,
-           reorder: int = 16, out_of_order: str = "error", ensemble: int | None = None) -> vs.VideoNode:
+           reorder: int = 16, out_of_order: str = "error", ensemble: int | None = None,
+           strength: float | None = None) -> vs.VideoNode:
     """Joint super-resolution and deblurring; returns a clip ``scale`` times larger in the format of ``clip``.
 
     Args:
         clip: constant-format clip, progressive, not GPU-resident (any width/height, odd included). RGBS/RGBH are
             restored as they are; YUV (needs a ``_Matrix`` frame prop), GRAY and integer RGB are converted to RGB
             for the network and back (see :mod:`vs_fmanet.vs_formats`).
-        scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap, ensemble: as for
-            :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA, fp32 on CPU;
-            model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with mode="causal";
-            scale None = the scale of the ``weights`` card, else 4).
+        scale, model, preset, weights, device, precision, window, overlap, tile, tile_overlap, ensemble, strength:
+            as for :class:`vs_fmanet.engine.Engine` (precision is independent of RGBS/RGBH; None = fp16 on CUDA,
+            fp32 on CPU; model None = the family of the ``weights`` card, else "fmanetpp", or "fmanetpp-causal" with
+            mode="causal"; scale None = the scale of the ``weights`` card, else 4; strength 0..1 mixes the result with
+            the bicubic upscale of the input, None = 1).
         exposure: exposure as a fraction of the frame interval: one number for all frames, or one per frame (NaN =
             not given); or text for the whole clip: seconds ("1/100", "0.01") or a shutter angle ("180deg"),
             converted at the clip's frame rate. Where given it overrides the frame prop.
@@ -274,7 +277,7 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
             engine = Engine(model=model, scale=scale, preset=preset, weights=weights, device=device,
                             precision=precision, window=window, overlap=overlap,
                             tile=tuple(tile) if isinstance(tile, (list, tuple)) else tile, tile_overlap=tile_overlap,
-                            ensemble=ensemble)
+                            ensemble=ensemble, strength=strength)
     except vs.Error:
         raise
     except (ValueError, OSError) as exc:

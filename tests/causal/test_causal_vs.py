@@ -99,3 +99,12 @@ def test_a_causal_card_selects_causal_mode(clip, reference, tmp_path):
     assert np.array_equal(to_array(out, list(out.frames())), reference["causal-tiny"])
     with pytest.raises(vs.Error, match=r"fmanet: .*no model card named 'missing_card'"):
         vs_fmanet.fmanet(clip, weights="missing_card", device="cpu")
+
+
+def test_strength_reaches_the_causal_stream_and_each_frame(frames, clip):
+    out = vs_fmanet.fmanet(clip, mode="causal", preset="causal-tiny", strength=0.25, **ARGS)
+    expected = Engine(model="fmanetpp-causal", preset="causal-tiny", strength=0.25, **ARGS).restore(
+        frames, scene_cuts=[CUT])
+    rendered = list(out.frames())
+    assert np.array_equal(to_array(out, rendered), expected)
+    assert {f.props["FMANetStrength"] for f in rendered} == {0.25}

@@ -132,3 +132,15 @@ def test_ensemble_option_reaches_the_engine_and_is_reported(sdr_clip: Path, tmp_
     code = cli.main(["-i", str(sdr_clip), "-o", str(tmp_path / "bad.mkv"), *ENGINE, "--ensemble", "3"])
     assert code == 2 and "argument --ensemble: invalid choice: 3 (choose from 1, 2, 4, 8)" in capsys.readouterr().err
     assert not (tmp_path / "bad.mkv").exists()
+
+
+def test_strength_option_reaches_the_engine_and_is_reported(sdr_clip: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture):
+    out, report = tmp_path / "mix.mkv", tmp_path / "report.json"
+    assert cli.main(["-i", str(sdr_clip), "-o", str(out), "-t", "0.1", "--progress", "none", *ENGINE,
+                     "--strength", "0.6", "--report", str(report), "--", "-preset", "ultrafast"]) == 0
+    assert json.loads(report.read_text())["engine"]["strength"] == 0.6
+    capsys.readouterr()
+    code = cli.main(["-i", str(sdr_clip), "-o", str(tmp_path / "bad.mkv"), *ENGINE, "--strength", "1.2"])
+    assert code == 2 and "Engine: strength=1.2 must be a number from 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad.mkv").exists()

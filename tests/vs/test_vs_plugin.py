@@ -224,3 +224,13 @@ def test_ensemble_is_the_engines_and_bad_values_name_the_fix():
     assert np.abs(to_array(out) - to_array(vs_fmanet.fmanet(clip_from_array(small), **SETTINGS))).max() > 1e-3
     with pytest.raises(vs.Error, match=r"fmanet: Engine: ensemble=3 must be one of 1, 2, 4, 8"):
         vs_fmanet.fmanet(clip_from_array(small), **SETTINGS, ensemble=3)
+
+
+def test_strength_is_the_engines_and_recorded_on_each_frame():
+    small = make_clip(4, 12, 14)
+    out = vs_fmanet.fmanet(clip_from_array(small), **SETTINGS, strength=0.5)
+    np.testing.assert_array_equal(to_array(out), Engine(**SETTINGS, strength=0.5).restore(small))
+    assert out.get_frame(2).props["FMANetStrength"] == 0.5
+    assert vs_fmanet.fmanet(clip_from_array(small), **SETTINGS).get_frame(0).props["FMANetStrength"] == 1.0
+    with pytest.raises(vs.Error, match=r"fmanet: Engine: strength=2 must be a number from 0"):
+        vs_fmanet.fmanet(clip_from_array(small), **SETTINGS, strength=2)

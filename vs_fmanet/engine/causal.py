@@ -29,6 +29,7 @@ import torch
 
 from .device import autocast, inference, is_out_of_memory, release_cached_memory
 from .inputs import check_exposure_value, check_frame, next_frame_meta
+from .strength import mix_with_upscale
 from .tiling import TileBlend
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -185,6 +186,7 @@ class CausalStream:
             if not bool(finite):           # one device sync for the output and every state tensor
                 return None
             states[key] = st
+            y = mix_with_upscale(y[None], xt[0, :1], self._engine.strength, s)[0]   # x[:, 0]: the current frame
             if key is None:
                 return y.permute(1, 2, 0).clamp_(0.0, 1.0).cpu().numpy(), states
             blend.add(tl, y.cpu())

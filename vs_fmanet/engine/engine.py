@@ -29,6 +29,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
                      resolve_device, resolve_precision)
 from .ensemble import View, check_ensemble, views
 from .inputs import check_exposure_array, check_frame, next_frame_meta
+from .strength import check_strength, mix_with_upscale
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
 from .weights import DEFAULT_SCALE, RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
@@ -86,16 +87,20 @@ class Engine:
         ensemble: views of each window (tile) averaged, 1, 2, 4 or 8 (flips, then transposes; see :mod:`.ensemble`):
             a little more quality for n times the compute; None = 1. Not for the causal model (its recurrent state
             follows one orientation).
+        strength: how much of the restoration to keep, 0..1: the output is ``base + strength * (restored - base)``
+            with ``base`` the bicubic upscale of the input (see :mod:`.strength`); None = 1 (the full restoration).
     """
 
     def __init__(self, *, model: str | None = None, scale: int | None = None, preset: str | None = None,
                  weights: str | os.PathLike | None = None, device: str | None = None, precision: str | None = None,
                  window: int | None = None, overlap: int | None = None, tile: int | tuple[int, int] | None = None,
                  tile_overlap: int | None = None, compile: str | bool | None = None,
-                 channels_last: bool | None = None, pinned: bool | None = None, ensemble: int | None = None) -> None:
+                 channels_last: bool | None = None, pinned: bool | None = None, ensemble: int | None = None,
+                 strength: float | None = None) -> None:
         if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1):
             raise ValueError(f"Engine: scale={scale!r} must be a positive integer (4, 2 or 1) or None (from the "
                              "weights card)")
+        self._strength = check_strength(strength, "Engine")
         self._device = resolve_device(device)
         self._precision = resolve_precision(precision, self._device)
         self._card = resolve_card(weights, model, None if scale is None else int(scale), preset)
@@ -189,6 +194,11 @@ class Engine:
         return int(self._net.temporal_radius)
 
     @property
+    def strength(self) -> float:
+        """How much of the restoration is kept (0..1; see :mod:`.strength`)."""
+        return self._strength
+
+    @property
     def causal(self) -> bool:
         """True for the causal model: frame by frame with a recurrent state (see :meth:`open_stream`)."""
         return self._causal
@@ -214,6 +224,7 @@ class Engine:
             "causal": self._causal, "lookahead": int(getattr(self._net, "lookahead", self.temporal_radius)),
             "tile": self._tile if isinstance(self._tile, int) or self._tile is None else list(self._tile),
             "tile_overlap": self._tile_overlap, "tiles_in_use": tiles, "ensemble": len(self._views),
+            "strength": self._strength,
             **self._accel.describe(),
             "fp32_fallbacks": self._fallbacks, "oom_retries": self._oom_retries,
             "vs_fmanet": __version__, "torch": torch.__version__,
@@ -458,18 +469,18 @@ class Engine:
     def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str
                  ) -> tuple[torch.Tensor, str]:
         """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard; with
-        ``ensemble`` > 1 the mean over the views (each view guarded on its own). Returns the precision used (fp32 if
-        any view needed the fallback)."""
+        ``ensemble`` > 1 the mean over the views (each view guarded on its own); mixed with the bicubic upscale of
+        x by ``strength``. Returns the precision used (fp32 if any view needed the fallback)."""
         first, *others = self._views
         total, used = self._forward_view(x, code, produced, label, first)
         if not others:
-            return total, used
+            return mix_with_upscale(total, x[0, produced], self._strength, self._scale), used
         total = total.clone()   # a compiled runner (CUDA graphs) may reuse its output buffer on the next call
         for view in others:
             y, prec = self._forward_view(x, code, produced, label, view)
             used = prec if prec != self._precision else used
             total.add_(y)
-        return total.div_(len(self._views)), used
+        return mix_with_upscale(total.div_(len(self._views)), x[0, produced], self._strength, self._scale), used
 
     def _forward_view(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str, view: View
                       ) -> tuple[torch.Tensor, str]:
