@@ -205,3 +205,19 @@ def test_signal_mid_run_leaves_no_output(sig: int, code: int, wait_for: str, cli
     assert end and end[-1]["state"] == "interrupted" and end[-1]["frame"] < 96
     assert not out.exists() and leftovers(tmp_path) == []
     assert "partial output was removed" in "".join(lines) and "fmanet-farm" in "".join(lines)
+
+
+def test_an_output_filter_after_the_double_dash_sizes_the_result(sdr_clip: Path, tmp_path: Path):
+    """x2 restoration, then the user's own ffmpeg filter to an exact width: the README's recipe for a target size
+    that is not a multiple of the input; the colour tags and the other streams survive the filter."""
+    from ffmpegfix import stream_summary
+
+    out = tmp_path / "sized.mkv"
+    pipeline.run(pipeline.RunOptions(input=str(sdr_clip), output=str(out), progress="none", exposure_from="none",
+                                     user_args=["-vf", "scale=100:-2", "-c:v", "libx264", "-preset", "ultrafast"]),
+                 restorer=NearestRestorer(2))
+    got, src = stream_summary(out), stream_summary(sdr_clip)
+    assert (got["video"]["width"], got["video"]["height"]) == (100, 76)             # 64x48 -> 128x96 -> 100x76
+    assert {k: got["video"][k] for k in ("color_range", "colorspace", "color_primaries", "color_trc")} == \
+        {k: src["video"][k] for k in ("color_range", "colorspace", "color_primaries", "color_trc")}
+    assert got["audio"] and got["subtitles"] and got["chapters"] == src["chapters"]
