@@ -45,3 +45,15 @@ def test_engine_refuses_fmanetpp_card_for_fmanet(tmp_path) -> None:
     card = save_weights(build_model("tiny").state_dict(), tmp_path / "pp.safetensors", preset="tiny", scale=4)
     with pytest.raises(WeightsError, match="model 'fmanetpp'.*model='fmanet'"):
         Engine(model="fmanet", weights=card, device="cpu")
+
+
+def test_strength_mixes_fmanet_output_with_the_bicubic_upscale(v1_card) -> None:
+    from vs_fmanet.evaluation.baseline import bicubic_upscale
+
+    frames = np.random.default_rng(1).random((4, 12, 16, 3), dtype=np.float32)
+    zero = Engine(model="fmanet", weights=v1_card, device="cpu", tile=0, strength=0).restore(frames)
+    np.testing.assert_allclose(zero, bicubic_upscale(frames, 4), atol=1e-6)
+    full = Engine(model="fmanet", weights=v1_card, device="cpu", tile=0).restore(frames)
+    half = Engine(model="fmanet", weights=v1_card, device="cpu", tile=0, strength=0.5).restore(frames)
+    inside = (full > 0) & (full < 1)
+    np.testing.assert_allclose(half[inside], ((zero + full) / 2)[inside], atol=2e-6)
