@@ -33,10 +33,11 @@ from .decode import decode_range
 from .deinterlace import check_deinterlace_mode, plan_deinterlace
 from .encode import EncoderProcess
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EncoderError, FilterError, InputError, Terminated, UsageError
-from .imageseq import is_sequence_pattern
+from .imageseq import is_sequence_pattern, sequence_output_files
 from .probe import SourceInfo, probe_source
 from .progress import Progress
 from .restoring import EngineSettings, Restorer, build_restorer
+from .still_exif import copy_sequence_exif
 from .subtitles import write_trimmed_subtitles
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class RunReport:
     dry_run: bool = False
     latency: dict[str, Any] | None = None   # --live: per-frame latency (ms: mean, p50, p95, max)
     deinterlace: str | None = None           # bwdif deint setting used ("interlaced", "all") or None
+    exif_copied: int | None = None           # image sequence to images: outputs given their input's EXIF
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -300,6 +302,9 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         enc = None
         if image_output:
             assert temp_target is not None
+            if info.image_sequence is not None and opts.policy.metadata:
+                report.exif_copied = _carry_still_exif(info, first, temp_target / output.name, out_w, out_h,
+                                                       report)
             files = atomic.commit_sequence(temp_target, output, overwrite=opts.overwrite)
             temp_target = None
             log.info("wrote %d images to %s", len(files), output.parent)
@@ -319,6 +324,22 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         if not opts.dry_run:
             atomic.discard(temp_target)
         atomic.discard(scratch)
+
+
+def _carry_still_exif(info: SourceInfo, first: int, pattern: Path, width: int, height: int, report: RunReport
+                      ) -> int:
+    """Give each restored image written to ``pattern`` the EXIF of its input still (see :mod:`.still_exif`);
+    returns how many got it, and adds warnings to ``report``."""
+    assert info.image_sequence is not None
+    outputs = sequence_output_files(pattern)
+    sources = list(info.image_sequence.files[first:first + len(outputs)])
+    copied, warnings = copy_sequence_exif(sources, outputs, width, height)
+    for w in warnings:
+        log.warning("%s", w)
+    report.warnings.extend(warnings)
+    if copied:
+        log.info("carried the EXIF of %d input images to the output images", copied)
+    return copied
 
 
 def _preflight(cmd: Any, info: SourceInfo, encoder_output: str, out_w: int, out_h: int, first: int, scratch: Path,

@@ -167,7 +167,8 @@ def timecode_to_frame(code: bytes, rate: Fraction | float) -> int:
     return number
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
+    """Register pillow-heif's opener with Pillow once, so ``Image.open`` reads HEIC/HEIF stills."""
     global _heif_registered
     if not _heif_registered:
         try:
@@ -182,7 +183,7 @@ def _register_heif() -> None:
 def _pillow_tags(path: Path) -> dict[int, Any]:
     from PIL import Image
 
-    _register_heif()
+    register_heif()
     with Image.open(path) as image:
         exif = image.getexif()
         tags: dict[int, Any] = dict(exif.items())
