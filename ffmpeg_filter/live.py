@@ -31,7 +31,6 @@ import dataclasses
 import logging
 import math
 import os
-import queue
 import signal
 import stat
 import sys
@@ -53,6 +52,7 @@ from .decode import SizeChangeReporter, conform_size, frame_to_rgb
 from .encode import EncoderProcess
 from .errors import FilterError, InputError, UsageError
 from .imageseq import is_sequence_pattern
+from .prefetch import POLL_S, Prefetcher
 from .progress import Progress
 from .restoring import Restorer, build_restorer
 
@@ -64,8 +64,6 @@ STREAM_PROTOCOLS = ("pipe", "udp", "srt", "rtmp", "rtmps", "rtp", "tcp", "unix",
 DEFAULT_STREAM_FORMATS = {"rtmp": "flv", "rtmps": "flv", "udp": "mpegts", "srt": "mpegts", "tcp": "mpegts",
                           "rist": "mpegts", "rtp": "rtp"}
 QUEUE_FRAMES = 4     # decoded frames waiting for the engine (bounded: a slow engine slows the reader down)
-POLL_S = 0.2         # how often the waiting threads look at their stop flags (seconds)
-_END = object()      # end-of-input marker on the decoder queue
 LATENCY_SAMPLES = 100_000   # per-frame latencies kept for the report (the most recent ones)
 _CODEC_FLAGS = ("-c:v", "-vcodec", "-codec:v", "-c:v:0", "-codec:v:0", "-c", "-codec")
 _PIXFMT_FLAGS = ("-pix_fmt", "-pix_fmt:v", "-pix_fmt:v:0")
@@ -187,66 +185,35 @@ class LiveSource:
     def frames(self, stop: threading.Event | None = None) -> Iterator[LiveFrame]:
         """Decoded frames in arrival order until the input ends (or ``stop`` is set).
 
-        Decoding runs on a background thread that hands frames over through a queue of :data:`QUEUE_FRAMES` (so
-        memory stays bounded and a slow consumer slows the reader down), decoding overlaps restoration, and the
-        calling thread never blocks inside FFmpeg: a Ctrl-C is seen within :data:`POLL_S` seconds even while a live
-        source stalls. The thread is a daemon; if ``stop`` ends the loop while it waits for input, it is left
-        blocked there and ends with the process.
+        Decoding runs on a background thread (:class:`.prefetch.Prefetcher`) that hands frames over through a queue
+        of :data:`QUEUE_FRAMES` (so memory stays bounded and a slow consumer slows the reader down), decoding
+        overlaps restoration, and the calling thread never blocks inside FFmpeg: a Ctrl-C is seen within
+        :data:`.prefetch.POLL_S` seconds even while a live source stalls. The thread is a daemon; if ``stop`` ends
+        the loop while it waits for input, it is left blocked there and ends with the process.
         """
         if self._frames is None:
             self.open()
-        handover: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_FRAMES)
-        consumer_gone = threading.Event()
-        self._worker = threading.Thread(target=self._decode_into, args=(handover, consumer_gone), daemon=True,
-                                        name="fmanet-live-decode")
-        self._worker.start()
-        try:
-            while stop is None or not stop.is_set():
-                try:
-                    item = handover.get(timeout=POLL_S)
-                except queue.Empty:
-                    continue
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            consumer_gone.set()
+        prefetcher = Prefetcher(self._decoded(), QUEUE_FRAMES, name="fmanet-live-decode")
+        self._worker = prefetcher.thread
+        return prefetcher.items(stop)
 
-    def _decode_into(self, handover: queue.Queue[Any], consumer_gone: threading.Event) -> None:
-        """Worker thread: decode, convert to RGB and queue :class:`LiveFrame` objects, then ``_END`` or the error."""
+    def _decoded(self) -> Iterator[LiveFrame]:
+        """Decode and convert to RGB: :class:`LiveFrame` objects (runs on the prefetch thread)."""
         colour = _ColourOnly(self.colour)
         sizes = SizeChangeReporter(f"live input '{self.url}'", self.width, self.height)
-
-        def put(item: Any) -> bool:
-            while not consumer_gone.is_set():
-                try:
-                    handover.put(item, timeout=POLL_S)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        try:
-            while not consumer_gone.is_set():
-                if self._first is not None:     # decoded by open()
-                    frame, self._first = self._first, None
-                else:
-                    assert self._frames is not None
-                    frame = next(self._frames, None)
-                    if frame is None:
-                        break
-                sizes.report(frame, self._count)   # adaptive streams switch resolution: keep the first size
-                rgb = frame_to_rgb(conform_size(frame, self.width, self.height), colour)   # type: ignore[arg-type]
-                item = LiveFrame(self._count, rgb, *self._timing(frame), time.monotonic())
-                self._count += 1
-                if not put(item):
+        while True:
+            if self._first is not None:     # decoded by open()
+                frame, self._first = self._first, None
+            else:
+                assert self._frames is not None
+                frame = next(self._frames, None)
+                if frame is None:
                     return
-        except BaseException as exc:   # handed to the consumer and raised there
-            put(exc)
-            return
-        put(_END)
+            sizes.report(frame, self._count)   # adaptive streams switch resolution: keep the first size
+            rgb = frame_to_rgb(conform_size(frame, self.width, self.height), colour)   # type: ignore[arg-type]
+            item = LiveFrame(self._count, rgb, *self._timing(frame), time.monotonic())
+            self._count += 1
+            yield item
 
     def _timing(self, frame: Any) -> tuple[int, int]:
         """(pts, duration) relative to the first frame, strictly increasing; synthesised from the rate when absent."""
@@ -270,7 +237,7 @@ class LiveSource:
 
     def close(self) -> None:
         """Close the input, unless the decoding thread is still blocked reading it (it then ends with the process)."""
-        if self._worker is not None:
+        if self._worker is not None and self._worker.is_alive():
             self._worker.join(timeout=2 * POLL_S)
             if self._worker.is_alive():
                 log.debug("live: the input is still blocked in a read; leaving it open")

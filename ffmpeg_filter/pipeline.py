@@ -35,6 +35,7 @@ from .encode import EncoderProcess
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EncoderError, FilterError, InputError, Terminated, UsageError
 from .imageseq import is_sequence_pattern, sequence_output_files
 from .probe import SourceInfo, probe_source
+from .prefetch import DECODE_AHEAD, prefetched
 from .progress import Progress
 from .restoring import EngineSettings, Restorer, build_restorer
 from .still_exif import copy_sequence_exif
@@ -275,8 +276,9 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
                              frame_rate=info.frame_rate, stdout=stdout_bin).start()
         pending: deque[int] = deque()
 
-        def frames() -> Any:
-            for df in decode_range(info, first, last, deinterlace=deint):
+        def frames() -> Any:   # decoded on a background thread, DECODE_AHEAD frames ahead of the engine
+            for df in prefetched(decode_range(info, first, last, deinterlace=deint), DECODE_AHEAD,
+                                 name="fmanet-decode"):
                 pending.append(df.index)
                 yield df.rgb
 

@@ -34,6 +34,7 @@ from ..command import StreamPolicy, Trim, build_encode_command
 from ..decode import DecodedFrame, decode_range
 from ..encode import encode_frames
 from ..errors import FilterError
+from ..prefetch import DECODE_AHEAD, prefetched
 from ..probe import SourceInfo
 from ..restoring import EngineSettings, build_restorer
 from .plan import Chunk
@@ -164,7 +165,8 @@ def run_chunk(task: ChunkTask, info: SourceInfo) -> ChunkRecord:
 
     def frames() -> Iterator[tuple[np.ndarray, int, int]]:
         nonlocal done, last_report
-        decoded = decode_range(info, chunk.decode_start, chunk.decode_stop, deinterlace=task.deinterlace)
+        decoded = prefetched(decode_range(info, chunk.decode_start, chunk.decode_stop, deinterlace=task.deinterlace),
+                             DECODE_AHEAD, name="fmanet-decode")   # decoding overlaps restoration
         piece_ends = {p.stop for p in chunk.pieces}
         for index, rgb in restore_chunk(engine, chunk, decoded, task.exposure):
             if rgb.shape != (out_h, out_w, 3):
