@@ -15,10 +15,20 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from ffmpegfix import DJI_SHUTTERS, dji_lines  # noqa: E402
+from ffmpegfix import DJI_SHUTTERS, NearestRestorer, dji_lines  # noqa: E402
+
+from ffmpeg_filter import pipeline  # noqa: E402
 
 from ffmpeg_filter.binary import find_ffmpeg  # noqa: E402
 from ffmpeg_filter.sample import make_sample_clip  # noqa: E402
+
+
+@pytest.fixture
+def nearest(monkeypatch: pytest.MonkeyPatch) -> NearestRestorer:
+    """The pixel-repetition test double (x2) in place of the engine that the command line would build."""
+    restorer = NearestRestorer(scale=2)
+    monkeypatch.setattr(pipeline, "build_restorer", lambda settings: restorer)
+    return restorer
 
 
 @pytest.fixture(scope="session")

@@ -20,13 +20,6 @@ from ffmpeg_filter.sample import make_sample_clip
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def nearest(monkeypatch: pytest.MonkeyPatch) -> NearestRestorer:
-    restorer = NearestRestorer(scale=2)
-    monkeypatch.setattr(pipeline, "build_restorer", lambda settings: restorer)
-    return restorer
-
-
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     code = cli.main(["--progress", "none", *args])
     return code, capsys.readouterr().err

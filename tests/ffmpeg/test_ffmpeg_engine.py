@@ -122,25 +122,18 @@ def test_x2_weights_make_a_x2_video_without_scale_flag(sdr_clip: Path, tmp_path:
     assert not refused.exists() and "holds x2 weights but scale=4 was asked" in capsys.readouterr().err
 
 
-def test_ensemble_option_reaches_the_engine_and_is_reported(sdr_clip: Path, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture):
-    out, report = tmp_path / "ens.mkv", tmp_path / "report.json"
+@pytest.mark.parametrize("option, value, reported, bad, message", [
+    ("--ensemble", "4", 4, "3", "argument --ensemble: invalid choice: 3 (choose from 1, 2, 4, 8)"),
+    ("--strength", "0.6", 0.6, "1.2", "Engine: strength=1.2 must be a number from 0"),
+])
+def test_engine_options_reach_the_engine_and_are_reported(sdr_clip: Path, tmp_path: Path, option: str, value: str,
+                                                          reported: float, bad: str, message: str,
+                                                          capsys: pytest.CaptureFixture):
+    out, report = tmp_path / "o.mkv", tmp_path / "report.json"
     assert cli.main(["-i", str(sdr_clip), "-o", str(out), "-t", "0.1", "--progress", "none", *ENGINE,
-                     "--ensemble", "4", "--report", str(report), "--", "-preset", "ultrafast"]) == 0
-    assert json.loads(report.read_text())["engine"]["ensemble"] == 4
+                     option, value, "--report", str(report), "--", "-preset", "ultrafast"]) == 0
+    assert json.loads(report.read_text())["engine"][option[2:]] == reported
     capsys.readouterr()
-    code = cli.main(["-i", str(sdr_clip), "-o", str(tmp_path / "bad.mkv"), *ENGINE, "--ensemble", "3"])
-    assert code == 2 and "argument --ensemble: invalid choice: 3 (choose from 1, 2, 4, 8)" in capsys.readouterr().err
-    assert not (tmp_path / "bad.mkv").exists()
-
-
-def test_strength_option_reaches_the_engine_and_is_reported(sdr_clip: Path, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture):
-    out, report = tmp_path / "mix.mkv", tmp_path / "report.json"
-    assert cli.main(["-i", str(sdr_clip), "-o", str(out), "-t", "0.1", "--progress", "none", *ENGINE,
-                     "--strength", "0.6", "--report", str(report), "--", "-preset", "ultrafast"]) == 0
-    assert json.loads(report.read_text())["engine"]["strength"] == 0.6
-    capsys.readouterr()
-    code = cli.main(["-i", str(sdr_clip), "-o", str(tmp_path / "bad.mkv"), *ENGINE, "--strength", "1.2"])
-    assert code == 2 and "Engine: strength=1.2 must be a number from 0" in capsys.readouterr().err
+    code = cli.main(["-i", str(sdr_clip), "-o", str(tmp_path / "bad.mkv"), *ENGINE, option, bad])
+    assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "bad.mkv").exists()

@@ -10,17 +10,10 @@ import numpy as np
 import pytest
 from ffmpegfix import NearestRestorer, stream_summary
 
-from ffmpeg_filter import cli, pipeline
+from ffmpeg_filter import cli
 from ffmpeg_filter.imageseq import find_sequence
 
 EXPOSURES = [(1, 100), (1, 100), (1, 50), (1, 50), (1, 200), (1, 200)]
-
-
-@pytest.fixture
-def nearest(monkeypatch: pytest.MonkeyPatch) -> NearestRestorer:
-    restorer = NearestRestorer(scale=2)
-    monkeypatch.setattr(pipeline, "build_restorer", lambda settings: restorer)
-    return restorer
 
 
 def write_jpeg_sequence(folder: Path, start: int = 1) -> list[Path]:

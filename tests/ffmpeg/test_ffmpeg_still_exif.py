@@ -11,17 +11,10 @@ import numpy as np
 import pytest
 from ffmpegfix import NearestRestorer
 
-from ffmpeg_filter import cli, pipeline
+from ffmpeg_filter import cli
 from ffmpeg_filter.still_exif import insert_exif
 
 SHUTTERS = [100, 125, 160, 200, 250, 320]
-
-
-@pytest.fixture
-def nearest(monkeypatch: pytest.MonkeyPatch) -> NearestRestorer:
-    restorer = NearestRestorer(scale=2)
-    monkeypatch.setattr(pipeline, "build_restorer", lambda settings: restorer)
-    return restorer
 
 
 def write_burst(folder: Path, start: int = 7) -> list[Path]:
