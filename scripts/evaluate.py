@@ -140,13 +140,14 @@ def format_markdown(results: dict) -> str:
 
 
 def build_engines(weights: list[str] | None, scale: int, device: str | None, precision: str,
-                  ensembles: tuple[int, ...] = (1,)) -> dict:
+                  ensembles: tuple[int, ...] = (1,), tile: int | None = None) -> dict:
     """One Engine per ``--weights`` and ``--ensemble`` value (the engine takes the model family from the card),
     labelled "model" when there is one set of weights, else by card name (and folder, when two cards share a name),
-    with ", ensemble N" for N > 1; no ``--weights``: the shipped default FMA-Net++ for ``scale``."""
+    with ", ensemble N" for N > 1; no ``--weights``: the shipped default FMA-Net++ for ``scale``. ``tile``: the
+    engines' spatial tile in input pixels (0 = whole frames, None = automatic from free memory)."""
     from vs_fmanet.engine import Engine
 
-    built = [Engine(scale=scale, weights=w, device=device, precision=precision) for w in weights or [None]]
+    built = [Engine(scale=scale, weights=w, device=device, precision=precision, tile=tile) for w in weights or [None]]
     names = [e.card.name if e.card else "model" for e in built]
     engines = {}
     for w, engine in zip(weights or [None], built):
@@ -159,7 +160,7 @@ def build_engines(weights: list[str] | None, scale: int, device: str | None, pre
             raise SystemExit(f"evaluate.py: --weights {w!r} repeats {card.card_path}")
         for n in ensembles:
             engines[label if n == 1 else f"{label}, ensemble {n}"] = engine if n == 1 else Engine(
-                scale=scale, weights=w, device=device, precision=precision, ensemble=n)
+                scale=scale, weights=w, device=device, precision=precision, ensemble=n, tile=tile)
     return engines
 
 
@@ -195,12 +196,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="add FMA-Net (v1) to the side-by-side: converted weights, or 'random'")
     ap.add_argument("--ensemble", type=parse_ensembles, default=(1,), metavar="N[,N...]",
                     help="self-ensemble views per window (1, 2, 4, 8); several values give one row each, e.g. 1,4")
+    ap.add_argument("--tile", type=int, default=None, metavar="N",
+                    help="spatial tile in input pixels, 0 = whole frames; default automatic from free memory, which "
+                         "can differ between runs: pin it when comparing weights across runs (the tiles used are in "
+                         "the JSON, engines.*.tiles_in_use)")
     ap.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     ap.add_argument("--record-card", action="store_true",
                     help="also store the table under 'evaluation' in the weights' model card")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    engines = build_engines(args.weights, args.scale, args.device, args.precision, args.ensemble)
+    engines = build_engines(args.weights, args.scale, args.device, args.precision, args.ensemble, args.tile)
     t0 = time.time()
     results = evaluate(engines, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
     table = format_table(results)

@@ -105,3 +105,20 @@ def test_ensemble_rows_sit_beside_the_plain_rows_and_are_recorded_apart(tmp_path
         round(rows["model, ensemble 4"]["psnr"], 4)
     bad = subprocess.run([*cmd, "--ensemble", "1,3"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "expected a comma list of 1, 2, 4, 8" in bad.stderr
+
+
+def test_a_pinned_tile_is_used_and_recorded(tmp_path: Path) -> None:
+    """Automatic tiles follow free memory, so two runs can tile differently; --tile pins them (JSON records it)."""
+    torch.manual_seed(0)
+    card = save_weights(build_model("tiny").state_dict(), tmp_path / "tiny.safetensors", preset="tiny", scale=4)
+    tiles = {}
+    for tile in ("0", "32"):
+        out = tmp_path / f"eval{tile}.json"
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(card),
+                               "--benchmarks", "syn-me-5", "--max-clips", "1", "--device", "cpu", "--tile", tile,
+                               "--json", str(out)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        engine = json.loads(out.read_text())["engines"]["model"]
+        tiles[tile] = (engine["tile"], list(engine["tiles_in_use"].values()))
+    assert tiles["0"] == (0, [None])
+    assert tiles["32"] == ([32, 32], [[32, 32]])
