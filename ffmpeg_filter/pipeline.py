@@ -334,7 +334,7 @@ def _carry_still_exif(info: SourceInfo, first: int, pattern: Path, width: int, h
     returns how many got it, and adds warnings to ``report``."""
     assert info.image_sequence is not None
     outputs = sequence_output_files(pattern)
-    sources = list(info.image_sequence.files[first:first + len(outputs)])
+    sources = list(info.image_sequence.files[first:first + report.frames])
     copied, warnings = copy_sequence_exif(sources, outputs, width, height)
     for w in warnings:
         log.warning("%s", w)

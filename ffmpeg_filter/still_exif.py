@@ -82,17 +82,23 @@ def insert_exif(path: Path, exif: bytes) -> None:
     else:
         raise ValueError(f"insert_exif: '{path}' is neither JPEG nor PNG")
     tmp = path.with_name(path.name + ".exif-tmp")
-    tmp.write_bytes(new)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(new)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)   # never left among the output images
 
 
 def copy_sequence_exif(sources: Sequence[Path], outputs: Sequence[Path], width: int, height: int
                        ) -> tuple[int, list[str]]:
     """Give ``outputs[j]`` (restored, ``width`` x ``height``) the EXIF of ``sources[j]``. Returns (files that got
-    EXIF, warnings). Outputs in formats that cannot carry it are left alone with one warning."""
-    if len(sources) != len(outputs):
-        raise ValueError(f"copy_sequence_exif: {len(sources)} source images for {len(outputs)} outputs")
+    EXIF, warnings). Outputs in formats that cannot carry it, or a count that differs from the sources', are left
+    alone with one warning."""
     warnings: list[str] = []
+    if len(sources) != len(outputs):   # e.g. a frame-dropping filter after --: the pairing would be wrong
+        warnings.append(f"the camera metadata (EXIF) of the input images is not carried: {len(outputs)} images were "
+                        f"written for {len(sources)} inputs, so which input each came from is unknown")
+        return 0, warnings
     if outputs and outputs[0].suffix.lower() not in CARRYING_SUFFIXES:
         if any(exif_for_output(s, width, height) for s in sources[:1]):
             warnings.append(f"the camera metadata (EXIF) of the input images is not carried to "
@@ -100,12 +106,13 @@ def copy_sequence_exif(sources: Sequence[Path], outputs: Sequence[Path], width: 
         return 0, warnings
     copied = 0
     for src, dst in zip(sources, outputs):
-        exif = exif_for_output(src, width, height)
-        if exif is None:
-            continue
+        # metadata is an extra: no failure here may cost the restored images, so every error becomes a warning
         try:
+            exif = exif_for_output(src, width, height)
+            if exif is None:
+                continue
             insert_exif(dst, exif)
-        except ValueError as exc:
+        except (ValueError, TypeError, struct.error, OSError) as exc:
             warnings.append(f"EXIF of '{src.name}' not carried to '{dst.name}': {exc}")
             continue
         copied += 1

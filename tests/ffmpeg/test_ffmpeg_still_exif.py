@@ -126,3 +126,29 @@ def test_insert_replaces_old_exif_and_refuses_damaged_files(tmp_path: Path):
         path.write_bytes(data[: len(data) // 3])                            # cut short: damaged
         with pytest.raises(ValueError, match="is a damaged"):
             insert_exif(path, exif.tobytes())
+
+
+def test_metadata_that_cannot_be_written_costs_a_warning_not_the_images(tmp_path: Path, nearest: NearestRestorer,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    from ffmpeg_filter import still_exif
+
+    write_burst(tmp_path / "shots")
+
+    def broken(source: Path, width: int, height: int) -> bytes:
+        raise TypeError("unsupported EXIF value")
+
+    monkeypatch.setattr(still_exif, "exif_for_output", broken)
+    report = run(tmp_path / "shots", tmp_path / "out" / "r_%04d.png")
+    assert report["exif_copied"] == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"r_{n:04d}.png" for n in range(7, 13)]
+    assert sum("not carried" in w and "unsupported EXIF value" in w for w in report["warnings"]) == 6
+
+
+def test_a_filter_that_drops_frames_leaves_the_exif_out(tmp_path: Path, nearest: NearestRestorer):
+    write_burst(tmp_path / "shots")
+    report = run(tmp_path / "shots", tmp_path / "out" / "r_%04d.png", "--", "-vf", "select=not(mod(n\\,2))",
+                 "-fps_mode", "passthrough")
+    written = sorted((tmp_path / "out").iterdir())
+    assert len(written) == 3 and report["exif_copied"] == 0
+    assert exif_of(written[0])["make"] is None
+    assert any("3 images were written for 6 inputs" in w for w in report["warnings"])

@@ -29,8 +29,8 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
                      resolve_device, resolve_precision)
 from .ensemble import View, check_ensemble, views
 from .inputs import check_exposure_array, check_frame, next_frame_meta
-from .strength import check_strength, mix_with_upscale
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
+from .strength import check_strength, mix_with_upscale
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
 from .weights import DEFAULT_SCALE, RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
