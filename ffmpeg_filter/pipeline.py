@@ -35,7 +35,7 @@ from .encode import EncoderProcess
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EncoderError, FilterError, InputError, Terminated, UsageError
 from .imageseq import is_sequence_pattern, sequence_output_files
 from .probe import SourceInfo, probe_source
-from .prefetch import DECODE_AHEAD, prefetched
+from .prefetch import DECODE_AHEAD, Prefetcher
 from .progress import Progress
 from .restoring import EngineSettings, Restorer, build_restorer
 from .still_exif import copy_sequence_exif
@@ -223,6 +223,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
     temp_target: Path | None = None
     progress: Progress | None = None
     enc: EncoderProcess | None = None
+    decoder: Prefetcher | None = None
     try:
         chapters_file = None
         trimmed_subs: dict[int, Path] = {}
@@ -276,9 +277,11 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
                              frame_rate=info.frame_rate, stdout=stdout_bin).start()
         pending: deque[int] = deque()
 
-        def frames() -> Any:   # decoded on a background thread, DECODE_AHEAD frames ahead of the engine
-            for df in prefetched(decode_range(info, first, last, deinterlace=deint), DECODE_AHEAD,
-                                 name="fmanet-decode"):
+        # decoded on a background thread, DECODE_AHEAD frames ahead of the engine (stopped in `finally`)
+        decoder = Prefetcher(decode_range(info, first, last, deinterlace=deint), DECODE_AHEAD, name="fmanet-decode")
+
+        def frames() -> Any:
+            for df in decoder.items():
                 pending.append(df.index)
                 yield df.rgb
 
@@ -323,6 +326,8 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         abort_run(enc, progress, exc)
         raise
     finally:
+        if decoder is not None:
+            decoder.close()
         if not opts.dry_run:
             atomic.discard(temp_target)
         atomic.discard(scratch)

@@ -1,11 +1,12 @@
 """Run a producer (decoding and RGB conversion) on a background thread, ahead of its consumer (the engine).
 
-:func:`prefetched` (or :class:`Prefetcher`, which also exposes the thread) turns an iterator into one that a daemon thread fills through a bounded queue, so decoding the
+:class:`Prefetcher` turns an iterator into one that a daemon thread fills through a bounded queue, so decoding the
 next frames overlaps restoring the current ones (PyAV and swscale release the GIL, and the model runs in torch
 kernels that do too), while memory stays bounded: a slow consumer blocks the producer. Items come out in order;
 an exception raised by the producer is raised in the consumer at the same place in the sequence; the consumer
 never blocks inside the producer, so a Ctrl-C is seen within :data:`POLL_S` seconds; when the consumer stops early
-(closes the generator) the producer stops at its next item. ``queue.Queue`` plus a thread instead of a library:
+(closes the generator, or :meth:`Prefetcher.close` is called, which owners do in a ``finally``) the producer stops
+at its next item. ``queue.Queue`` plus a thread instead of a library:
 nothing in the standard library or the dependencies does exactly this (``concurrent.futures`` would either run the
 whole producer ahead without bound or need one task per item).
 """
@@ -31,7 +32,9 @@ class _Raised:
 
 class Prefetcher:
     """Items of ``source`` produced by a daemon thread (``thread``) up to ``depth`` ahead (``depth`` >= 1), consumed
-    by iterating :meth:`items` once."""
+    by iterating :meth:`items` once. :meth:`close` (or leaving a ``with`` block) stops the thread even when the
+    consumer was abandoned mid-way by an exception, so a failed run leaves no thread behind (a thread left polling
+    in a long-lived process, such as a farm worker, would also make a later ``fork`` there unsafe)."""
 
     def __init__(self, source: Iterable[T], depth: int, *, name: str = "fmanet-prefetch") -> None:
         if depth < 1:
@@ -60,6 +63,16 @@ class Prefetcher:
         finally:
             self._consumer_gone.set()
 
+    def close(self) -> None:
+        """Stop the producer: it ends at its next item (or at once if it is waiting to hand one over)."""
+        self._consumer_gone.set()
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _put(self, item: Any) -> bool:
         while not self._consumer_gone.is_set():
             try:
@@ -83,8 +96,3 @@ class Prefetcher:
             if close is not None:
                 close()
         self._put(_END)
-
-
-def prefetched(source: Iterable[T], depth: int, *, name: str = "fmanet-prefetch") -> Iterator[T]:
-    """The items of ``source``, produced on a background thread up to ``depth`` ahead (see :class:`Prefetcher`)."""
-    return Prefetcher(source, depth, name=name).items()

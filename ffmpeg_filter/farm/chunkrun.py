@@ -34,7 +34,7 @@ from ..command import StreamPolicy, Trim, build_encode_command
 from ..decode import DecodedFrame, decode_range
 from ..encode import encode_frames
 from ..errors import FilterError
-from ..prefetch import DECODE_AHEAD, prefetched
+from ..prefetch import DECODE_AHEAD, Prefetcher
 from ..probe import SourceInfo
 from ..restoring import EngineSettings, build_restorer
 from .plan import Chunk
@@ -163,12 +163,14 @@ def run_chunk(task: ChunkTask, info: SourceInfo) -> ChunkRecord:
     done = 0
     last_report = time.monotonic()
 
+    # decoding overlaps restoration; the decoder thread is stopped however the chunk ends (workers live long)
+    decoder = Prefetcher(decode_range(info, chunk.decode_start, chunk.decode_stop, deinterlace=task.deinterlace),
+                         DECODE_AHEAD, name="fmanet-decode")
+
     def frames() -> Iterator[tuple[np.ndarray, int, int]]:
         nonlocal done, last_report
-        decoded = prefetched(decode_range(info, chunk.decode_start, chunk.decode_stop, deinterlace=task.deinterlace),
-                             DECODE_AHEAD, name="fmanet-decode")   # decoding overlaps restoration
         piece_ends = {p.stop for p in chunk.pieces}
-        for index, rgb in restore_chunk(engine, chunk, decoded, task.exposure):
+        for index, rgb in restore_chunk(engine, chunk, decoder.items(), task.exposure):
             if rgb.shape != (out_h, out_w, 3):
                 raise ChunkError(f"run_chunk: {task.label}: the engine returned frame {index} with shape "
                                  f"{tuple(rgb.shape)}, expected ({out_h}, {out_w}, 3)")
@@ -191,6 +193,8 @@ def run_chunk(task: ChunkTask, info: SourceInfo) -> ChunkRecord:
     except BaseException:
         atomic.discard(tmp)
         raise
+    finally:
+        decoder.close()
     record = ChunkRecord(index=chunk.index, file=final.name, sha256=sha256_file(final), frames=written,
                          plan_hash=task.plan_hash, attempt=task.attempt, seconds=round(time.monotonic() - t0, 3),
                          host=socket.gethostname(), pid=os.getpid(), engine=_describe(engine))

@@ -10,7 +10,7 @@ import pytest
 from ffmpegfix import NearestRestorer
 
 from ffmpeg_filter import pipeline
-from ffmpeg_filter.prefetch import POLL_S, Prefetcher, prefetched
+from ffmpeg_filter.prefetch import POLL_S, Prefetcher
 
 
 def wait_for(condition, timeout: float = 5.0) -> bool:
@@ -30,7 +30,7 @@ def test_items_come_in_order_and_the_producer_runs_at_most_depth_ahead():
             produced.append(i)
             yield i
 
-    items = prefetched(source(), 3)
+    items = Prefetcher(source(), 3).items()
     assert next(items) == 0
     # while the consumer holds item 0 the producer fills the queue (3) and waits with one more item in hand
     assert wait_for(lambda: len(produced) == 5)
@@ -46,7 +46,7 @@ def test_a_producer_error_is_raised_after_the_items_before_it():
 
     got = []
     with pytest.raises(OSError, match="decoder failed at frame 3"):
-        for item in prefetched(source(), 2):
+        for item in Prefetcher(source(), 2).items():
             got.append(item)
     assert got == [0, 1, 2]
 
@@ -106,3 +106,32 @@ def test_the_tool_decodes_on_its_own_thread(sdr_clip: Path, tmp_path: Path, monk
                                               exposure_from="none", user_args=["-preset", "ultrafast"]),
                           restorer=NearestRestorer(2))
     assert report.frames == 24 and threads == {"fmanet-decode"}
+
+
+def test_close_stops_the_thread_of_an_abandoned_consumer():
+    """A consumer left suspended by an exception (its generator never closed) would keep the thread polling;
+    close() ends it."""
+    prefetcher = Prefetcher(iter(range(100)), 2)
+    items = prefetcher.items()
+    assert next(items) == 0
+    assert wait_for(lambda: prefetcher._handover.full())
+    prefetcher.close()
+    prefetcher.thread.join(5.0)
+    assert not prefetcher.thread.is_alive()
+
+
+class FailingRestorer(NearestRestorer):
+    def stream(self, frames, exposure=None, scene_starts=None):
+        for i, out in enumerate(super().stream(frames, exposure, scene_starts)):
+            if i == 5:
+                raise RuntimeError("engine failed at frame 5")
+            yield out
+
+
+def test_a_failed_run_leaves_no_decoder_thread(sdr_clip: Path, tmp_path: Path):
+    with pytest.raises(RuntimeError, match="engine failed at frame 5") as failure:   # kept: its traceback holds
+        pipeline.run(pipeline.RunOptions(input=str(sdr_clip), output=str(tmp_path / "o.mkv"), progress="none",
+                                         exposure_from="none", user_args=["-preset", "ultrafast"]),
+                     restorer=FailingRestorer(2))
+    assert wait_for(lambda: not any(t.name == "fmanet-decode" for t in threading.enumerate()))   # the run's frames
+    assert failure.traceback
