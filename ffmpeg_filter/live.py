@@ -141,7 +141,7 @@ class LiveSource:
         self._pts0: int | None = None
         self._last_pts: int | None = None
         self._count = 0
-        self._worker: threading.Thread | None = None
+        self._prefetcher: Prefetcher | None = None
 
     def open(self) -> LiveSource:
         import av
@@ -193,9 +193,8 @@ class LiveSource:
         """
         if self._frames is None:
             self.open()
-        prefetcher = Prefetcher(self._decoded(), QUEUE_FRAMES, name="fmanet-live-decode")
-        self._worker = prefetcher.thread
-        return prefetcher.items(stop)
+        self._prefetcher = Prefetcher(self._decoded(), QUEUE_FRAMES, name="fmanet-live-decode")
+        return self._prefetcher.items(stop)
 
     def _decoded(self) -> Iterator[LiveFrame]:
         """Decode and convert to RGB: :class:`LiveFrame` objects (runs on the prefetch thread)."""
@@ -237,9 +236,12 @@ class LiveSource:
 
     def close(self) -> None:
         """Close the input, unless the decoding thread is still blocked reading it (it then ends with the process)."""
-        if self._worker is not None and self._worker.is_alive():
-            self._worker.join(timeout=2 * POLL_S)
-            if self._worker.is_alive():
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+        worker = self._prefetcher.thread if self._prefetcher is not None else None
+        if worker is not None and worker.is_alive():
+            worker.join(timeout=2 * POLL_S)
+            if worker.is_alive():
                 log.debug("live: the input is still blocked in a read; leaving it open")
                 return
         if self.container is not None:
