@@ -73,21 +73,22 @@ def conform_size(frame: Any, width: int, height: int) -> Any:
     return frame.reformat(width=width, height=height, interpolation=av.video.reformatter.Interpolation.BICUBIC)
 
 
-class SizeChangeReporter:
-    """Warns once per new frame size: ``report(frame, index)`` before :func:`conform_size`. ``where`` names the
-    input in the message."""
+class SizeConformer:
+    """``conform(frame, index)``: the frame at the stream's first size (``width`` x ``height``, see
+    :func:`conform_size`), warning once per new size; ``where`` names the input in the message."""
 
     def __init__(self, where: str, width: int, height: int) -> None:
         self.where, self.size = where, (width, height)
         self.seen: set[tuple[int, int]] = {self.size}
 
-    def report(self, frame: Any, index: int) -> None:
+    def conform(self, frame: Any, index: int) -> Any:
         size = (frame.width, frame.height)
         if size not in self.seen:
             self.seen.add(size)
             log.warning("%s: frame %d is %dx%d but the stream started at %dx%d; scaling such frames to %dx%d as "
                         "ffmpeg does (-autoscale). Split the input at the change to restore each part at its own "
                         "size.", self.where, index, *size, *self.size, *self.size)
+        return conform_size(frame, *self.size)
 
 
 def decode_range(source: str | os.PathLike | SourceInfo, start_frame: int = 0, end_frame: int | None = None,
@@ -156,7 +157,7 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
     first_pts, last_pts = int(info.pts[start]), int(info.pts[end - 1])
     seek_pts = first_pts if start > 0 and info.kind == "video" else None
     expected = start
-    sizes = SizeChangeReporter(f"'{info.path}'", info.width, info.height)
+    sizes = SizeConformer(f"'{info.path}'", info.width, info.height)
     for attempt in range(2):
         container = _open_at(info, start if info.kind == "images" else 0)
         try:
@@ -188,8 +189,7 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
                                          f"decoded (next decodable frame is {index}); the file may be damaged")
                     if index < expected:
                         continue
-                sizes.report(frame, index)
-                yield index, conform_size(frame, info.width, info.height)
+                yield index, sizes.conform(frame, index)
                 expected = index + 1
                 if expected >= end or (info.kind == "video" and frame.pts >= last_pts):
                     break

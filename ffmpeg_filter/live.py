@@ -48,7 +48,7 @@ from . import atomic
 from .binary import encoder_pixel_formats, ffmpeg_major_version, ffmpeg_version, find_ffmpeg
 from .colour import ColourInfo, colour_from_frame, is_rgb_pixel_format, pick_pixel_format, video_colour_for_rgb_source
 from .command import container_of, ensure_stdout_format, user_option
-from .decode import SizeChangeReporter, conform_size, frame_to_rgb
+from .decode import SizeConformer, frame_to_rgb
 from .encode import EncoderProcess
 from .errors import FilterError, InputError, UsageError
 from .imageseq import is_sequence_pattern
@@ -199,7 +199,7 @@ class LiveSource:
     def _decoded(self) -> Iterator[LiveFrame]:
         """Decode and convert to RGB: :class:`LiveFrame` objects (runs on the prefetch thread)."""
         colour = _ColourOnly(self.colour)
-        sizes = SizeChangeReporter(f"live input '{self.url}'", self.width, self.height)
+        sizes = SizeConformer(f"live input '{self.url}'", self.width, self.height)
         while True:
             if self._first is not None:     # decoded by open()
                 frame, self._first = self._first, None
@@ -208,8 +208,8 @@ class LiveSource:
                 frame = next(self._frames, None)
                 if frame is None:
                     return
-            sizes.report(frame, self._count)   # adaptive streams switch resolution: keep the first size
-            rgb = frame_to_rgb(conform_size(frame, self.width, self.height), colour)   # type: ignore[arg-type]
+            frame = sizes.conform(frame, self._count)   # adaptive streams switch resolution: keep the first size
+            rgb = frame_to_rgb(frame, colour)   # type: ignore[arg-type]
             item = LiveFrame(self._count, rgb, *self._timing(frame), time.monotonic())
             self._count += 1
             yield item

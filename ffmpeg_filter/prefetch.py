@@ -32,7 +32,7 @@ class _Raised:
 
 class Prefetcher:
     """Items of ``source`` produced by a daemon thread (``thread``) up to ``depth`` ahead (``depth`` >= 1), consumed
-    by iterating :meth:`items` once. :meth:`close` (or leaving a ``with`` block) stops the thread even when the
+    by iterating :meth:`items` once. :meth:`close` stops the thread even when the
     consumer was abandoned mid-way by an exception, so a failed run leaves no thread behind (a thread left polling
     in a long-lived process, such as a farm worker, would also make a later ``fork`` there unsafe)."""
 
@@ -66,12 +66,6 @@ class Prefetcher:
     def close(self) -> None:
         """Stop the producer: it ends at its next item (or at once if it is waiting to hand one over)."""
         self._consumer_gone.set()
-
-    def __enter__(self) -> Prefetcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _put(self, item: Any) -> bool:
         while not self._consumer_gone.is_set():

@@ -100,7 +100,7 @@ def copy_sequence_exif(sources: Sequence[Path], outputs: Sequence[Path], width: 
                         f"written for {len(sources)} inputs, so which input each came from is unknown")
         return 0, warnings
     if outputs and outputs[0].suffix.lower() not in CARRYING_SUFFIXES:
-        if any(exif_for_output(s, width, height) for s in sources[:1]):
+        if sources and exif_for_output(sources[0], width, height) is not None:
             warnings.append(f"the camera metadata (EXIF) of the input images is not carried to "
                             f"{outputs[0].suffix} output images; write .png or .jpg to keep it")
         return 0, warnings

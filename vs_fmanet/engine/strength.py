@@ -24,12 +24,19 @@ def check_strength(strength: float | None, func: str) -> float:
     return float(strength)
 
 
+def upscale_bicubic(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """x [N, C, h, w] in [0, 1] -> [N, C, s*h, s*w] float32, bicubic (align_corners=False), clamped to [0, 1]; x
+    itself (as float32) at scale 1. The one bicubic upscale of the project: strength's base and the evaluation
+    baseline."""
+    x = x.float()
+    if scale == 1:
+        return x
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp_(0.0, 1.0)
+
+
 def mix_with_upscale(restored: torch.Tensor, lr: torch.Tensor, strength: float, scale: int) -> torch.Tensor:
     """``restored`` [N, 3, s*h, s*w] float32 mixed with the bicubic upscale of ``lr`` [N, 3, h, w] (values in
     [0, 1]): a new tensor ``base + strength * (restored - base)``; ``restored`` itself when strength is 1."""
     if strength == 1.0:
         return restored
-    base = lr.float()
-    if scale != 1:
-        base = F.interpolate(base, scale_factor=scale, mode="bicubic", align_corners=False).clamp_(0.0, 1.0)
-    return torch.lerp(base, restored, strength)
+    return torch.lerp(upscale_bicubic(lr, scale), restored, strength)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from vs_fmanet.engine.strength import upscale_bicubic
 
 
 def bicubic_upscale(frames: np.ndarray, scale: int) -> np.ndarray:
@@ -11,5 +12,4 @@ def bicubic_upscale(frames: np.ndarray, scale: int) -> np.ndarray:
     if scale == 1:
         return np.array(frames, dtype=np.float32, copy=True)
     x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
-    y = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
-    return y.permute(0, 2, 3, 1).numpy()
+    return upscale_bicubic(x, scale).permute(0, 2, 3, 1).numpy()
