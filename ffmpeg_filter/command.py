@@ -22,6 +22,7 @@ from .binary import encoder_pixel_formats, ffmpeg_major_version
 from .colour import is_rgb_pixel_format, merge_codec_params, pick_pixel_format, video_colour_for_rgb_source
 from .errors import UsageError
 from .probe import SourceInfo
+from .still_exif import creation_time_of
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,12 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             codecs += ["-map_chapters", str(chapters_input if chapters_input is not None else 1)]
         else:
             codecs += ["-map_metadata", "-1", "-map_chapters", "-1"]
+
+    if info.kind == "images" and not image_output and policy.metadata and info.image_sequence is not None:
+        # stills have no container tags; the video keeps when its first frame was shot (EXIF capture time)
+        stamp = creation_time_of(info.image_sequence.files[first])
+        if stamp is not None:
+            codecs += ["-metadata", f"creation_time={stamp}"]
 
     # --- video encoder ---------------------------------------------------------------------------------------
     user_codec = user_option(user_args, _CODEC_FLAGS)

@@ -13,6 +13,11 @@ its temporary folder), :func:`copy_sequence_exif` gives output image j the EXIF 
 * inserted without re-encoding the pixels: into JPEG as an APP1 segment after the JFIF header, into PNG as an eXIf
   chunk before the first IDAT. Other output formats (TIFF, WebP, EXR, ...) keep none, with one warning.
 
+A burst or time-lapse restored *into a video* keeps when it was shot: :func:`creation_time_of` gives the capture
+time of the still behind the video's first frame (DateTimeOriginal + SubSecTimeOriginal, moved to UTC with
+OffsetTimeOriginal; without an offset the camera's clock time is taken as UTC, as cameras stamp their own MP4s),
+which the encode command writes as the container's ``creation_time`` (MP4/MOV ``mvhd``, Matroska ``DateUTC``).
+
 Hand-written insertion instead of Pillow's ``save(exif=...)``: saving re-encodes the picture (a second lossy JPEG
 generation, and Pillow cannot write 16-bit RGB PNG), while the container edit keeps ffmpeg's bytes.
 """
@@ -39,6 +44,19 @@ EXIF_DROP = (TAG_MAKER_NOTE, TAG_INTEROP_IFD)
 CARRYING_SUFFIXES = (".jpg", ".jpeg", ".png")
 APP1_MAX_PAYLOAD = 65533   # a JPEG segment's length field counts itself: 65535 - 2
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def creation_time_of(still: Path) -> str | None:
+    """The capture time of ``still`` as ffmpeg's ``creation_time`` value (ISO 8601 UTC with microseconds, e.g.
+    ``2026-11-23T08:00:00.250000Z``), or None when it has no readable DateTimeOriginal."""
+    from datetime import datetime, timezone
+
+    from vs_fmanet.exposure.exif import read_still_metadata
+
+    seconds = read_still_metadata(Path(still)).capture_time
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def exif_for_output(source: Path, width: int, height: int) -> bytes | None:

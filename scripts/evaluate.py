@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Evaluate FMA-Net++ weights on the synthetic benchmarks: PSNR / SSIM (RGB, 4-px border crop) and tOF.
 
-Rows: SYN-ME levels 1..5 and SYN-RE; for each, the bicubic-upsampled input (baseline) and the model. SYN-RE is run
-twice: with the true per-frame exposure (metadata path) and with the ETE alone (exposure unknown). Prints a table
+Rows: SYN-ME levels 1..5, SYN-RE and SYN-RE-real (SYN-RE with sensor noise and H.264, see
+vs_fmanet/data/benchmarks.py); for each, the bicubic-upsampled input (baseline) and the model. Both SYN-RE rows are
+run twice: with the true per-frame exposure (metadata path) and with the ETE alone (exposure unknown). Prints a table
 and writes JSON. ``ms/frame`` is the engine's wall time per output frame on this machine (whole clip in memory for
 the bidirectional model, frame by frame for the causal one).
 
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from vs_fmanet.evaluation import psnr, ssim, tof  # noqa: E402
 from vs_fmanet.evaluation.baseline import bicubic_upscale  # noqa: E402
 
-BENCHMARKS = ("syn-me-1", "syn-me-2", "syn-me-3", "syn-me-4", "syn-me-5", "syn-re")
+BENCHMARKS = ("syn-me-1", "syn-me-2", "syn-me-3", "syn-me-4", "syn-me-5", "syn-re", "syn-re-real")
 
 
 def to_hwc(t) -> np.ndarray:
@@ -56,8 +57,8 @@ def evaluate(engines: dict, size: str, seed: int, benchmarks: tuple[str, ...], m
              border: int = 4) -> dict[str, dict[str, dict[str, float]]]:
     """Average metrics per benchmark and method over the benchmark's clips.
 
-    ``engines`` maps a label ("model", or a card name) to an Engine; every engine runs on the same clips, SYN-RE also
-    with the ETE alone (row "<label> (ETE only)"). One bicubic row per benchmark is the baseline."""
+    ``engines`` maps a label ("model", or a card name) to an Engine; every engine runs on the same clips, the SYN-RE
+    rows also with the ETE alone (row "<label> (ETE only)"). One bicubic row per benchmark is the baseline."""
     from vs_fmanet.data import benchmark
 
     scales = {engine.scale for engine in engines.values()}
@@ -75,7 +76,7 @@ def evaluate(engines: dict, size: str, seed: int, benchmarks: tuple[str, ...], m
             runs = {"bicubic": (bicubic_upscale(lr, scale), None)}
             for label, engine in engines.items():
                 runs[label] = timed_restore(engine, lr, exposure)
-                if name == "syn-re":
+                if name.startswith("syn-re"):
                     runs[f"{label} (ETE only)"] = timed_restore(engine, lr, None)
             for method, (out, ms) in runs.items():
                 row = scores(out, gt, border)
@@ -120,10 +121,12 @@ def _rows(results: dict) -> Iterator[tuple[str, str, dict[str, float], float]]:
 
 def format_table(results: dict) -> str:
     width = max([18] + [len(m) for methods in results.values() for m in methods])
-    lines = [f"{'benchmark':<10} {'method':<{width}} {'PSNR':>7} {'SSIM':>7} {'tOF':>7} {'dPSNR':>7} {'ms/frame':>9}"]
+    bench = max([10] + [len(name) for name in results])
+    lines = [f"{'benchmark':<{bench}} {'method':<{width}} {'PSNR':>7} {'SSIM':>7} {'tOF':>7} {'dPSNR':>7} "
+             f"{'ms/frame':>9}"]
     for name, method, m, gain in _rows(results):
         ms = f"{m['ms_per_frame']:9.1f}" if "ms_per_frame" in m else f"{'-':>9}"
-        lines.append(f"{name:<10} {method:<{width}} {m['psnr']:7.2f} {m['ssim']:7.4f} {m['tof']:7.3f} "
+        lines.append(f"{name:<{bench}} {method:<{width}} {m['psnr']:7.2f} {m['ssim']:7.4f} {m['tof']:7.3f} "
                      f"{gain:+7.2f} {ms}")
     return "\n".join(lines)
 

@@ -6,7 +6,8 @@
 
 Output folder (written to a temporary sibling, then renamed; an existing one needs -y):
 - contact_sheet.png: one row per clip: sharp HR frame | blurry LR frame (nearest-upscaled) | exposure plot
-  (duty cycle r per frame, the middle frame marked) with a caption (level, speeds, sub-frames, sources);
+  (duty cycle r per frame, the middle frame marked) with a caption (level, speeds, sub-frames, sources, and
+  the noise / compression of a degraded clip such as ``--benchmark syn-re-real``);
 - clip_XX/sharp_TTT.png, clip_XX/blur_TTT.png (LR), clip_XX/preview.mp4 (sharp | blurred side by side, H.264).
 """
 from __future__ import annotations
@@ -91,6 +92,19 @@ def _write_video(path: Path, frames: np.ndarray, fps: int = 8) -> None:
             container.mux(packet)
 
 
+def _degradation_text(clip: dict) -> str:
+    """" | noise 4000 e-, H.264 CRF 23" for a degraded clip (render_clip's plan), "" for a clean one."""
+    plan = clip.get("degradations") or {}
+    parts = []
+    if "noise" in plan:
+        parts.append(f"noise {plan['noise'][0]:.0f} e-")
+    if "jpeg" in plan:
+        parts.append(f"JPEG q{plan['jpeg']}")
+    if "h264" in plan:
+        parts.append(f"H.264 CRF {plan['h264']}")
+    return " | " + ", ".join(parts) if parts else ""
+
+
 def write_preview(clips: list[dict], out: Path, scale: int) -> None:
     rows = []
     font = ImageFont.load_default(size=12)
@@ -118,7 +132,7 @@ def write_preview(clips: list[dict], out: Path, scale: int) -> None:
         speed = f", camera {clip['speed']:.1f} px/frame" if "speed" in clip else ""
         names = ", ".join(s.rsplit("/", 1)[-1] for s in clip["sources"])
         text = (f"#{k} {kind} level {int(level[mid])} r={exposure[mid]:.2f}{speed}, "
-                f"sub-frames {int(clip['subframes'][mid])} | {names}")
+                f"sub-frames {int(clip['subframes'][mid])} | {names}{_degradation_text(clip)}")
         ImageDraw.Draw(row).text((2, 1), text, fill=(0, 0, 0), font=font)
         rows.append(row)
     width = max(r.width for r in rows)

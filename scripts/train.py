@@ -10,12 +10,18 @@ learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<na
 state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
 resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
 from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit. A resumed run keeps its data
-recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``) unless a flag changes it,
+recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``, ``--degrade-prob``) unless
+a flag changes it,
 which is logged.
 
 ``--temporal-weight w`` (beyond the paper, default 0) adds ``w`` times the L1 of the output's frame-to-frame changes
 against the ground truth's (:func:`vs_fmanet.training.losses.temporal_difference_loss`) to the joint loss: it
 penalises flicker (tOF) directly.
+
+``--degrade-prob p`` (beyond the paper, default 0 = clean, paper-like) trains for real footage: each clip gets
+exposure-scaled Poisson-Gaussian sensor noise with probability p and, independently, compression with probability p
+(JPEG or H.264, equally likely; ranges of :class:`vs_fmanet.data.DegradationConfig`), on the LR frames only; the
+target stays the clean sharp frame. ``fmanetpp_small_x4_real`` was trained this way (benchmark ``syn-re-real``).
 
 Metadata dropout: in each joint/degradation batch, each frame's true exposure is kept with probability
 ``--meta-keep`` (default 0.5) and otherwise hidden, so both the metadata and the ETE paths are trained.
@@ -38,11 +44,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vs_fmanet.data.degrade import DegradationConfig  # noqa: E402
 from vs_fmanet.model import build_network, count_parameters  # noqa: E402
 from vs_fmanet.engine.accel import to_channels_last_  # noqa: E402
 from vs_fmanet.engine.weights import load_state_dict, read_model_card, save_weights  # noqa: E402
@@ -52,7 +60,8 @@ from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noq
 log = logging.getLogger("train")
 STAGES = ("ete", "degradation", "joint", "calibrate")
 # The data recipe a run keeps across resumes unless a flag changes it on purpose.
-RECIPE_DEFAULTS = {"batch": 4, "frames": 10, "lr_size": 64, "meta_keep": 0.5, "temporal_weight": 0.0}
+RECIPE_DEFAULTS = {"batch": 4, "frames": 10, "lr_size": 64, "meta_keep": 0.5, "temporal_weight": 0.0,
+                   "degrade_prob": 0.0}
 
 
 def parse_plan(text: str) -> dict[str, int]:
@@ -108,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temporal-weight", type=float, default=None,
                     help="weight of the frame-to-frame difference L1 added to the joint and calibrate losses "
                          "(beyond the paper, against flicker; default 0, kept across resumes)")
+    ap.add_argument("--degrade-prob", type=float, default=None,
+                    help="chance of sensor noise, and separately of JPEG/H.264 compression, per training clip "
+                         "(default 0 = clean; kept across resumes)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
@@ -176,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sampler = TrainingSampler(split="train", scale=args.scale, frames=args.frames, lr_size=args.lr_size,
-                              seed=args.seed, device=str(device))
+                              seed=args.seed, device=str(device), degradations=degradation_config(args.degrade_prob))
     if sampler_state:
         sampler.load_state_dict(sampler_state)
     gen = torch.Generator().manual_seed(args.seed + sum(progress.values()))
@@ -234,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                 dt = time.time() - t_log
                 rec = {"stage": stage, "step": progress[stage], "loss": float(loss.detach()), **logs,
                        "clips_per_s": clips / max(dt, 1e-9), "lr": opt.param_groups[0]["lr"]}
+                if args.degrade_prob:   # share of this batch's clips with noise or compression
+                    rec["degraded"] = float(np.mean([bool(d) for d in batch["degradations"]]))
                 log.info(json.dumps(rec))
                 if log_fh:
                     log_fh.write(json.dumps(rec) + "\n")
@@ -273,6 +287,17 @@ def init_matching(model: torch.nn.Module, card_path: Path) -> tuple[int, int]:
     return sum(v.numel() for v in matching.values()), sum(v.numel() for v in own.values())
 
 
+def degradation_config(probability: float) -> DegradationConfig | None:
+    """The training degradations for ``--degrade-prob``: None (clean) at 0, else sensor noise with that probability
+    and, independently, compression with that probability (JPEG or H.264, equally likely)."""
+    if not 0.0 <= probability <= 1.0:
+        raise SystemExit(f"train.py: --degrade-prob must be between 0 and 1, got {probability}")
+    if probability == 0.0:
+        return None
+    return DegradationConfig(noise_probability=probability, jpeg_probability=probability / 2,
+                             h264_probability=probability / 2)
+
+
 def _card_recipe(card: Path) -> dict:
     """The data recipe recorded in a shipped card's training record ({} when there is none)."""
     if not card.exists():
@@ -310,18 +335,32 @@ def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, ar
     tmp.replace(work / "state.json")
 
 
+def _has_default(models_dir: Path, model: str, scale: int) -> bool:
+    """Whether a card in ``models_dir`` is already the default weights for (model, scale)."""
+    for card_path in models_dir.glob("*.json"):
+        try:
+            card = read_model_card(card_path)
+        except (ValueError, KeyError):   # WeightsError or broken JSON: not a card
+            continue
+        if card.model == model and card.scale == scale and card.extra.get("default") is True:
+            return True
+    return False
+
+
 def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_state: dict) -> None:
-    """Write models/<name>.safetensors (fp16) + its model card (default for its scale, training record inside).
+    """Write models/<name>.safetensors (fp16) + its model card (training record inside). A new card becomes the
+    default for its model and scale only when no other card there is; a re-export keeps the card's choice.
 
     Metrics from scripts/evaluate.py already in an existing card are kept; the sha256 is recomputed."""
     card_path = models_dir / f"{args.name}.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
     keep = {k: v for k, v in old.items() if k not in ("name", "model", "preset", "scale", "file", "sha256", "format")}
-    keep.update({"default": True, "weights_dtype": "float16", "parameters": count_parameters(model)["total"],
+    keep.update({"default": old.get("default", not _has_default(models_dir, args.model, args.scale)),
+                 "weights_dtype": "float16", "parameters": count_parameters(model)["total"],
                  "training": {"progress": progress, "wall_seconds": round(wall), "device": str(args.device),
                               "seed": args.seed, "sampler": sampler_state, "batch": args.batch,
                               "frames": args.frames, "lr_size": args.lr_size, "meta_keep": args.meta_keep,
-                              "temporal_weight": args.temporal_weight,
+                              "temporal_weight": args.temporal_weight, "degrade_prob": args.degrade_prob,
                               "plan": args.plan, "init_from": args.init_from and Path(args.init_from).name,
                               "data": "vs_fmanet.data.TrainingSampler(split='train'): synthetic multi-exposure "
                                       "clips (see vs_fmanet/data/README.md)"}})

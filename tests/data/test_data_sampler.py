@@ -69,7 +69,7 @@ def test_bad_arguments_are_named():
 
 def test_benchmarks_are_deterministic_and_share_scenes():
     clips = {name: list(benchmark(name, "small", seed=0)) for name in ("syn-me-1", "syn-me-5", "syn-re")}
-    assert set(BENCHMARK_NAMES) == {f"syn-me-{n}" for n in range(1, 6)} | {"syn-re"}
+    assert set(BENCHMARK_NAMES) == {f"syn-me-{n}" for n in range(1, 6)} | {"syn-re", "syn-re-real"}
     me1, me5 = clips["syn-me-1"], clips["syn-me-5"]
     assert len(me1) == 3
     for c1, c5, cre in zip(me1, me5, clips["syn-re"]):
@@ -90,6 +90,25 @@ def test_benchmarks_are_deterministic_and_share_scenes():
         next(iter(benchmark("syn-me-6")))
     with pytest.raises(ValueError, match="unknown size"):
         next(iter(benchmark("syn-re", "huge")))
+
+
+def test_syn_re_real_is_syn_re_with_noise_and_h264_on_the_input_only():
+    clean = list(benchmark("syn-re", "small", seed=0))
+    real = list(benchmark("syn-re-real", "small", seed=0))
+    assert len(real) == len(clean) == 3
+    for c, r in zip(clean, real):
+        # same scene, same exposure walk, same clean targets: only what the camera delivered differs
+        assert torch.equal(c["gt"], r["gt"]) and torch.equal(c["lr_sharp"], r["lr_sharp"])
+        assert torch.equal(c["exposure"], r["exposure"]) and torch.equal(c["level"], r["level"])
+        assert set(r["degradations"]) == {"noise", "h264"} and "degradations" not in c
+        assert r["degradations"]["noise"] == pytest.approx((4000.0, 3.0)) and r["degradations"]["h264"] == 23
+        assert r["lr"].shape == c["lr"].shape
+        err = float((r["lr"] - c["lr"]).pow(2).mean())
+        assert 1e-5 < err < 1e-2, err   # visibly degraded (PSNR 20..50 dB against the clean input), not destroyed
+        # brightness kept: noise is zero-mean and the codec keeps the DC
+        assert abs(float(r["lr"].mean() - c["lr"].mean())) < 0.01
+    again = next(iter(benchmark("syn-re-real", "small", seed=0)))
+    assert again["lr"].numpy().tobytes() == real[0]["lr"].numpy().tobytes()
 
 
 def test_batch_feeds_the_model():

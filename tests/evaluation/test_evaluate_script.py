@@ -17,14 +17,17 @@ def test_evaluate_writes_table_json_and_card(tmp_path: Path) -> None:
     card = save_weights(build_model("tiny").state_dict(), tmp_path / "tiny.safetensors", preset="tiny", scale=4)
     out = tmp_path / "eval.json"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(card),
-                           "--benchmarks", "syn-me-5,syn-re", "--max-clips", "1", "--device", "cpu",
+                           "--benchmarks", "syn-me-5,syn-re,syn-re-real", "--max-clips", "1", "--device", "cpu",
                            "--json", str(out), "--record-card",
                            "--side-by-side", str(tmp_path / "sbs.png"), "--fmanet-weights", "random"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "syn-re     model (ETE only)" in proc.stdout
+    assert "syn-re      model (ETE only)" in proc.stdout and "syn-re-real model (ETE only)" in proc.stdout
     results = json.loads(out.read_text())["results"]
-    assert set(results) == {"syn-me-5", "syn-re"}
-    assert set(results["syn-re"]) == {"bicubic", "model", "model (ETE only)", "clips"}
+    assert set(results) == {"syn-me-5", "syn-re", "syn-re-real"}
+    for name in ("syn-re", "syn-re-real"):
+        assert set(results[name]) == {"bicubic", "model", "model (ETE only)", "clips"}
+    # noise and H.264 cost the input: the degraded row's bicubic baseline is below the clean one
+    assert results["syn-re-real"]["bicubic"]["psnr"] < results["syn-re"]["bicubic"]["psnr"]
     for name in results:
         for method in ("bicubic", "model"):
             m = results[name][method]

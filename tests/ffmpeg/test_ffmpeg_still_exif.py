@@ -17,9 +17,10 @@ from ffmpeg_filter.still_exif import insert_exif
 SHUTTERS = [100, 125, 160, 200, 250, 320]
 
 
-def write_burst(folder: Path, start: int = 7) -> list[Path]:
+def write_burst(folder: Path, start: int = 7, offset: str | None = None) -> list[Path]:
     """Six 32x24 JPEGs as a camera writes them: IFD0 camera and orientation, an Exif IFD with a per-frame shutter
-    and capture time, the 32x24 pixel size and a MakerNote, a GPS IFD."""
+    and capture time, the 32x24 pixel size and a MakerNote, a GPS IFD. ``offset`` (e.g. "+02:00") adds the time
+    zone (OffsetTimeOriginal) and a sub-second time of 0.25 s."""
     from PIL import ExifTags, Image
     from PIL.TiffImagePlugin import IFDRational
 
@@ -35,6 +36,9 @@ def write_burst(folder: Path, start: int = 7) -> list[Path]:
         sub = exif.get_ifd(ExifTags.IFD.Exif)
         sub[ExifTags.Base.ExposureTime] = IFDRational(1, shutter)
         sub[ExifTags.Base.DateTimeOriginal] = f"2026:11:23 10:00:{k:02d}"
+        if offset is not None:
+            sub[ExifTags.Base.OffsetTimeOriginal] = offset
+            sub[ExifTags.Base.SubsecTimeOriginal] = "25"
         sub[ExifTags.Base.ExifImageWidth], sub[ExifTags.Base.ExifImageHeight] = 32, 24
         sub[ExifTags.Base.MakerNote] = b"VENDOR\x00\x01\x02\x03 offsets into the original file"
         gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
@@ -152,3 +156,26 @@ def test_a_filter_that_drops_frames_leaves_the_exif_out(tmp_path: Path, nearest:
     assert len(written) == 3 and report["exif_copied"] == 0
     assert exif_of(written[0])["make"] is None
     assert any("3 images were written for 6 inputs" in w for w in report["warnings"])
+
+
+def test_a_video_made_from_stills_keeps_when_they_were_shot(tmp_path: Path, nearest: NearestRestorer):
+    write_burst(tmp_path / "shots", offset="+02:00")
+
+    def creation_time(path: Path) -> str | None:
+        with av.open(str(path)) as c:
+            return c.metadata.get("creation_time")
+
+    run(tmp_path / "shots", tmp_path / "mkv" / "r.mkv")
+    # 10:00:00.25 at UTC+2 is 08:00:00.25 UTC (Matroska keeps the fraction)
+    assert creation_time(tmp_path / "mkv" / "r.mkv") == "2026-11-23T08:00:00.250000Z"
+    run(tmp_path / "shots", tmp_path / "mp4" / "r.mp4", "-ss", "0.2")   # starts at the third still
+    assert creation_time(tmp_path / "mp4" / "r.mp4") == "2026-11-23T08:00:02.000000Z"   # MP4 keeps whole seconds
+    run(tmp_path / "shots", tmp_path / "bare" / "r.mkv", "--no-metadata")
+    assert creation_time(tmp_path / "bare" / "r.mkv") is None
+    # a still without a capture time gives no creation time rather than a made-up one
+    from PIL import Image
+    for shot in sorted((tmp_path / "shots").iterdir()):
+        with Image.open(shot) as img:
+            img.convert("RGB").save(shot, quality=95)   # saved without EXIF
+    run(tmp_path / "shots", tmp_path / "none" / "r.mkv")
+    assert creation_time(tmp_path / "none" / "r.mkv") is None

@@ -91,19 +91,21 @@ def test_init_from_copies_matching_tensors_into_the_causal_model(tmp_path: Path)
 
 def test_a_resumed_run_keeps_its_data_recipe_unless_a_flag_changes_it(tmp_path: Path) -> None:
     train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:1", "--meta-keep", "0.25",
-          "--temporal-weight", "0.3")
+          "--temporal-weight", "0.3", "--degrade-prob", "1")
     state = json.loads((tmp_path / "work" / "t" / "state.json").read_text())
-    recipe = {"batch": 2, "frames": 4, "lr_size": 16, "meta_keep": 0.25, "temporal_weight": 0.3}
+    recipe = {"batch": 2, "frames": 4, "lr_size": 16, "meta_keep": 0.25, "temporal_weight": 0.3,
+              "degrade_prob": 1.0}
     assert state["recipe"] == recipe
     # no recipe flags: the resumed run trains on the same 4-frame 16x16 clips, not the 10-frame 64x64 defaults,
-    # and keeps its anti-flicker term (the joint steps log it)
+    # and keeps its anti-flicker term (the joint steps log it) and its degraded clips (every one, at probability 1)
     log_json = tmp_path / "log.jsonl"
     proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:2", "--export",
                  "--log-json", str(log_json), recipe=[])
     assert f"recipe: {recipe}" in proc.stderr
     assert "changes the resumed run's recipe" not in proc.stderr
     joint_logs = [json.loads(line) for line in log_json.read_text().splitlines()]
-    assert joint_logs and all(r["stage"] == "joint" and r["temporal"] > 0 for r in joint_logs)
+    assert joint_logs and all(r["stage"] == "joint" and r["temporal"] > 0 and r["degraded"] == 1.0
+                              for r in joint_logs)
     rec = card_training(tmp_path / "models" / "t.json")
     assert {k: rec[k] for k in recipe} == recipe
     # a flag that differs is honoured and said aloud
@@ -115,6 +117,35 @@ def test_a_resumed_run_keeps_its_data_recipe_unless_a_flag_changes_it(tmp_path: 
     proc = train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:3", "--export-only", recipe=[])
     assert "resumed from shipped weights" in proc.stderr
     assert f"recipe: {recipe}" in proc.stderr
+
+
+def test_a_second_weight_set_for_a_scale_does_not_take_over_as_the_default(tmp_path: Path, monkeypatch) -> None:
+    from vs_fmanet.engine.weights import find_default_card
+
+    train(tmp_path, "--name", "t", "--plan", "ete:0,degradation:0,joint:1", "--export")
+    models = tmp_path / "models"
+    # a variant (e.g. the real-footage fine-tune) warm-started from it, exported beside it
+    train(tmp_path, "--name", "t_real", "--init-from", str(models / "t.json"), "--plan",
+          "ete:0,degradation:0,joint:1", "--degrade-prob", "0.5", "--export")
+    assert json.loads((models / "t.json").read_text())["default"] is True
+    variant = json.loads((models / "t_real.json").read_text())
+    assert variant["default"] is False and variant["training"]["degrade_prob"] == 0.5
+    monkeypatch.setenv("VS_FMANET_MODELS", str(models))
+    assert find_default_card("fmanetpp", 4, "tiny").name == "t"
+    # a re-export keeps the card's choice, both ways
+    train(tmp_path, "--name", "t_real", "--plan", "ete:0,degradation:0,joint:2", "--export")
+    train(tmp_path, "--name", "t", "--plan", "ete:0,degradation:0,joint:2", "--export")
+    assert json.loads((models / "t_real.json").read_text())["default"] is False
+    assert json.loads((models / "t.json").read_text())["default"] is True
+    assert find_default_card("fmanetpp", 4, "tiny").name == "t"
+
+
+def test_degrade_prob_outside_0_to_1_is_refused(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp_path / "work"), "--models",
+           str(tmp_path / "models"), "--preset", "tiny", "--device", "cpu", *TINY_RECIPE, "--name", "t", "--plan",
+           "ete:0,degradation:0,joint:1", "--degrade-prob", "1.5"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "--degrade-prob must be between 0 and 1, got 1.5" in proc.stderr
 
 
 def test_calibrate_fits_only_the_metadata_embedding_and_leaves_the_ete_path_bit_identical(tmp_path: Path) -> None:

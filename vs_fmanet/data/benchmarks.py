@@ -6,7 +6,14 @@ frame, ``syn-re`` a REDS-RE random walk over the levels (start and step interval
 only from explicitly listed test-split images, so no benchmark scene is ever trained on and the benchmark does
 not change when more sources are installed. Camera peak speeds are spread log-evenly over the clips (2 to 40
 HR px per frame interval, i.e. blur up to ~40 px at r = 1); layers move at random speeds up to 40 px.
-No noise or compression (paper-like).
+No noise or compression (paper-like), except in ``syn-re-real``.
+
+``syn-re-real`` (beyond the paper) is ``syn-re`` as a camera would deliver it: the same scenes and exposure walks,
+then on the LR frames Poisson-Gaussian sensor noise scaled by exposure (``REAL_WORLD``: 4000 photo-electrons at
+full scale for r = 1, 3 e- read noise, so a 1/5 exposure is about 2.2x noisier than a full one) and H.264 at
+CRF 23 (libx264's default, yuv420p), as phone and action-camera footage arrives. It measures what a user's real
+video gets from a model trained on clean frames (noise and block artefacts amplified or removed); the ground truth
+stays the clean sharp frame.
 
 Sizes:
 - "small": 3 clips x 6 frames at 32x48 LR (scikit-image test photos, always installed) for CPU tests;
@@ -25,14 +32,19 @@ import numpy as np
 import torch
 
 from .clip import render_clip
+from .degrade import DegradationConfig
 from .exposure_schedule import fixed_level, random_walk
 from .pool import ImagePool
 from .scene import sample_scene
 from .sources import catalogue
 
-__all__ = ["benchmark", "BENCHMARK_NAMES", "BenchmarkConfig", "BENCHMARK_SIZES"]
+__all__ = ["benchmark", "BENCHMARK_NAMES", "BenchmarkConfig", "BENCHMARK_SIZES", "REAL_WORLD"]
 
-BENCHMARK_NAMES = ("syn-me-1", "syn-me-2", "syn-me-3", "syn-me-4", "syn-me-5", "syn-re")
+BENCHMARK_NAMES = ("syn-me-1", "syn-me-2", "syn-me-3", "syn-me-4", "syn-me-5", "syn-re", "syn-re-real")
+
+#: the fixed degradations of ``syn-re-real`` (every clip gets both; see the module docstring).
+REAL_WORLD = DegradationConfig(noise_probability=1.0, full_well=(4000.0, 4000.0), read_noise=(3.0, 3.0),
+                               jpeg_probability=0.0, h264_probability=1.0, h264_crf=(23, 23))
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ BENCHMARK_SIZES: dict[str, BenchmarkConfig] = {
                             cutouts=tuple(f"tuxtype:usr/share/tuxtype/images/kcas{i}.jpg" for i in range(12))),
 }
 
-_SCENE_SALT, _WALK_SALT = 0x5CE7E, 0x4A1C
+_SCENE_SALT, _WALK_SALT, _REAL_SALT = 0x5CE7E, 0x4A1C, 0x2EA1
 
 
 def _pool(ids: tuple[str, ...], size: str) -> ImagePool:
@@ -80,7 +92,8 @@ def _pool(ids: tuple[str, ...], size: str) -> ImagePool:
 
 def benchmark(name: str, size: str = "small", seed: int = 0, *, scale: int = 4,
               device: str | torch.device = "cpu", flows: bool = False) -> Iterator[dict]:
-    """Yield the clips of benchmark ``name`` ("syn-me-1".."syn-me-5", "syn-re") at ``size`` ("small"/"full").
+    """Yield the clips of benchmark ``name`` ("syn-me-1".."syn-me-5", "syn-re", "syn-re-real") at ``size``
+    ("small"/"full").
 
     Each clip is a dict: ``lr`` [T, 3, H, W] float32 sRGB in [0, 1] (blurry, x``scale`` down), ``gt``
     [T, 3, sH, sW] (sharp), ``lr_sharp`` [T, 3, H, W], ``exposure`` [T] (duty cycle, fraction of the frame
@@ -107,13 +120,18 @@ def benchmark(name: str, size: str = "small", seed: int = 0, *, scale: int = 4,
         spec = sample_scene(rng, background, size=hr, frames=config.frames, max_speed=config.max_layer_speed,
                             layers=config.layers, cutouts=others, sprites=None, text_probability=0.0,
                             camera_speed=speed)
-        if name == "syn-re":
+        if name.startswith("syn-re"):
             schedule = random_walk(config.frames, np.random.default_rng([seed, k, _WALK_SALT]))
         else:
             schedule = fixed_level(int(name.rsplit("-", 1)[1]), config.frames)
-        out = render_clip(spec, schedule, device=device, scales=(scale,), flow_step=scale if flows else None)
+        real = name == "syn-re-real"
+        out = render_clip(spec, schedule, device=device, scales=(scale,), flow_step=scale if flows else None,
+                          degradations=REAL_WORLD if real else None,
+                          rng=np.random.default_rng([seed, k, _REAL_SALT]) if real else None)
         out["lr"] = out.pop(f"lr_x{scale}")
         out["lr_sharp"] = out.pop(f"lr_sharp_x{scale}")
-        out.pop("degradations")
+        degradations = out.pop("degradations")
+        if real:
+            out["degradations"] = degradations
         out.update(name=name, size=size, seed=int(seed), clip=k)
         yield out
