@@ -231,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) -> None:
     """Add this evaluation to the model card of the weights behind ``engine`` (the weights file and its sha256 are
-    untouched): the bicubic rows and this engine's rows (stored as "model" / "model (ETE only)")."""
+    untouched): the bicubic rows and this engine's rows (stored as "model" / "model (ETE only)").
+
+    A record (one per size, seed, precision and ensemble) holds the sha256 of the weights it measured. Evaluating
+    the same weights again on some benchmarks replaces those benchmarks' rows and keeps the others (so
+    ``--benchmarks syn-re-real`` adds a row to a full table); for other weights the record starts over."""
     card = engine.card
     if card is None:
         return
@@ -239,12 +243,17 @@ def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) 
     views = engine.describe()["ensemble"]
     key = f"{args.size}-seed{args.seed}-{args.precision}" + (f"-ensemble{views}" if views > 1 else "")
     own = {"bicubic": "bicubic", label: "model", f"{label} (ETE only)": "model (ETE only)", "clips": "clips"}
-    data.setdefault("evaluation", {})[key] = {
-        "command": "python scripts/evaluate.py " + " ".join(sys.argv[1:]),
-        "device": engine.describe().get("device"),
-        "results": {name: {own[m]: {k: round(v, 4) for k, v in vals.items()}
-                           for m, vals in methods.items() if m in own}
-                    for name, methods in results.items()}}
+    rows = {name: {own[m]: {k: round(v, 4) for k, v in vals.items()} for m, vals in methods.items() if m in own}
+            for name, methods in results.items()}
+    command = "python scripts/evaluate.py " + " ".join(sys.argv[1:])
+    old = data.setdefault("evaluation", {}).get(key) or {}
+    if old.get("sha256") == card.sha256:
+        rows = {**old.get("results", {}), **rows}
+        commands = [c for c in old.get("commands", [old.get("command")]) if c] + [command]
+    else:
+        commands = [command]
+    data["evaluation"][key] = {"command": command, "commands": commands, "sha256": card.sha256,
+                               "device": engine.describe().get("device"), "results": rows}
     tmp = card.card_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(card.card_path)

@@ -36,6 +36,21 @@ def test_lists_cards_and_the_default_choice(folders, capsys):
     assert "mine" in table and table.count(" ok ") == 3 and "searched, in this order" in table
 
 
+def test_lists_the_recorded_gains_on_clean_and_on_real_footage(folders, capsys):
+    first, _ = folders
+    rows = {"syn-re": {"bicubic": {"psnr": 23.5}, "model": {"psnr": 24.84}},
+            "syn-re-real": {"bicubic": {"psnr": 22.37}, "model": {"psnr": 23.4}}}
+    save_weights(tiny_state_dict(4), first / "real.safetensors", preset="tiny", scale=2,
+                 evaluation={"small-seed0-fp32": {"results": rows}})
+    assert weights_cli.main(["--json"]) == 0
+    by_name = {e["name"]: e for e in json.loads(capsys.readouterr().out)["weights"]}
+    assert by_name["real"]["syn_re_gain_db"] == 1.34 and by_name["real"]["syn_re_real_gain_db"] == 1.03
+    assert by_name["mine"]["syn_re_gain_db"] is None and by_name["mine"]["syn_re_real_gain_db"] is None
+    assert weights_cli.main([]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("real "))
+    assert "+1.34 dB  +1.03 dB" in line
+
+
 def test_verify_reports_damage_and_broken_cards(folders, capsys):
     first, second = folders
     data = bytearray((second / "other.safetensors").read_bytes())

@@ -125,3 +125,30 @@ def test_a_pinned_tile_is_used_and_recorded(tmp_path: Path) -> None:
         tiles[tile] = (engine["tile"], list(engine["tiles_in_use"].values()))
     assert tiles["0"] == (0, [None])
     assert tiles["32"] == ([32, 32], [[32, 32]])
+
+
+def test_the_card_gathers_rows_of_the_same_weights_and_drops_rows_of_older_ones(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    card = save_weights(build_model("tiny").state_dict(), tmp_path / "tiny.safetensors", preset="tiny", scale=4)
+
+    def record(benchmarks: str) -> dict:
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(card),
+                               "--benchmarks", benchmarks, "--max-clips", "1", "--device", "cpu", "--record-card"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(card.read_text())["evaluation"]["small-seed0-fp32"]
+
+    first = record("syn-me-5")
+    second = record("syn-re-real")   # a row added later for the same weights joins the table
+    assert set(second["results"]) == {"syn-me-5", "syn-re-real"}
+    assert second["results"]["syn-me-5"] == first["results"]["syn-me-5"]
+    assert len(second["commands"]) == 2 and "syn-re-real" in second["command"]
+    # new weights under the same card (its evaluation kept, as train.py's re-export does): the old rows measured
+    # other weights and go
+    newer = save_weights(build_model("tiny").state_dict(), tmp_path / "newer.safetensors", preset="tiny", scale=4)
+    (tmp_path / "newer.safetensors").replace(tmp_path / "tiny.safetensors")
+    data = json.loads(card.read_text())
+    data["sha256"] = json.loads(newer.read_text())["sha256"]
+    card.write_text(json.dumps(data))
+    third = record("syn-re")
+    assert set(third["results"]) == {"syn-re"} and third["sha256"] != second["sha256"]

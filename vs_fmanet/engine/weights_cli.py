@@ -1,4 +1,5 @@
-"""``fmanet-weights``: list the weights the engine can find, which one each (model, scale) uses by default, and
+"""``fmanet-weights``: list the weights the engine can find, which one each (model, scale) uses by default, their
+recorded gains over bicubic on SYN-RE and on SYN-RE-real (noisy, H.264-compressed input; pick by your footage), and
 (``--verify``) check every file's sha256 against its card, e.g. on each node of a farm before a run.
 
 Exit codes: 0 all listed cards are readable (and, with ``--verify``, intact); 1 a card is broken or a file fails
@@ -17,10 +18,11 @@ from .weights import WeightsError, find_default_card, models_dirs, read_verified
 __all__ = ["main", "collect"]
 
 
-def _syn_re_gain(extra: dict) -> float | None:
-    """PSNR gain over bicubic on SYN-RE (metadata path) recorded by ``scripts/evaluate.py --record-card``, in dB."""
+def _recorded_gain(extra: dict, benchmark: str) -> float | None:
+    """PSNR gain over bicubic on ``benchmark`` (metadata path) recorded by ``scripts/evaluate.py --record-card``, in
+    dB: ``syn-re`` (clean, paper-like) or ``syn-re-real`` (with sensor noise and H.264, like real footage)."""
     for record in (extra.get("evaluation") or {}).values():
-        rows = (record.get("results") or {}).get("syn-re") or {}
+        rows = (record.get("results") or {}).get(benchmark) or {}
         if "model" in rows and "bicubic" in rows:
             return round(rows["model"]["psnr"] - rows["bicubic"]["psnr"], 2)
     return None
@@ -53,19 +55,23 @@ def collect(verify: bool = False) -> list[dict[str, Any]]:
         entries.append({**entry, "name": card.name, "model": card.model, "preset": card.preset,
                         "scale": card.scale, "dtype": card.extra.get("weights_dtype"), "bytes": size,
                         "sha256": card.sha256, "default": chosen[key] == card_path,
-                        "syn_re_gain_db": _syn_re_gain(card.extra), "status": status})
+                        "syn_re_gain_db": _recorded_gain(card.extra, "syn-re"),
+                        "syn_re_real_gain_db": _recorded_gain(card.extra, "syn-re-real"), "status": status})
     return entries
 
 
 def _table(entries: list[dict[str, Any]], searched: list[Path]) -> str:
-    lines = [f"{'name':<28} {'model':<16} {'preset':<14} {'scale':>5} {'default':>7} {'SYN-RE':>8}  status"]
+    lines = [f"{'name':<28} {'model':<16} {'preset':<14} {'scale':>5} {'default':>7} {'SYN-RE':>9} "
+             f"{'RE-real':>9}  status"]
     for e in entries:
         if "name" not in e:
-            lines.append(f"{Path(e['card']).name:<28} {'-':<16} {'-':<14} {'-':>5} {'-':>7} {'-':>8}  {e['status']}")
+            lines.append(f"{Path(e['card']).name:<28} {'-':<16} {'-':<14} {'-':>5} {'-':>7} {'-':>9} {'-':>9}  "
+                         f"{e['status']}")
             continue
-        gain = "-" if e["syn_re_gain_db"] is None else f"{e['syn_re_gain_db']:+.2f} dB"
+        gains = ["-" if g is None else f"{g:+.2f} dB" for g in (e["syn_re_gain_db"], e["syn_re_real_gain_db"])]
         lines.append(f"{e['name']:<28} {e['model']:<16} {e['preset']:<14} {'x' + str(e['scale']):>5} "
-                     f"{'yes' if e['default'] else '':>7} {gain:>8}  {e['status']}  ({e['folder']})")
+                     f"{'yes' if e['default'] else '':>7} {gains[0]:>9} {gains[1]:>9}  {e['status']}  "
+                     f"({e['folder']})")
     lines.append("searched, in this order: " + ", ".join(str(d) for d in searched))
     return "\n".join(lines)
 
