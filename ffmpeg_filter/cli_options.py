@@ -63,8 +63,9 @@ def add_restoration_options(p: argparse.ArgumentParser, title: str, *, model_def
                     help="upscaling factor: 4, 2, or 1 (deblur only); default: the scale of --weights, else 4")
     en.add_argument("--model", default=model_default, help=model_help)
     en.add_argument("--preset", help=preset_help)
-    en.add_argument("--weights", metavar="PATH|random",
-                    help="weights file (.safetensors with model card); 'random' = seeded random init (tests)")
+    en.add_argument("--weights", metavar="NAME|PATH|random",
+                    help="weights: a card name from 'fmanet-weights' (e.g. fmanetpp_small_x2), a model card .json or "
+                         "a .safetensors with its card; 'random' = seeded random init (tests)")
     en.add_argument("--device", help=device_help)
     en.add_argument("--precision", choices=("fp32", "fp16", "bf16"), help="default fp16 on cuda, fp32 on cpu")
     en.add_argument("--tile", type=parse_tile, metavar="N|WxH", help=tile_help)

@@ -88,19 +88,24 @@ def evaluate(engines: dict, size: str, seed: int, benchmarks: tuple[str, ...], m
     return results
 
 
-def write_side_by_side(engine, path: str, size: str, seed: int, fmanet_weights: str | None) -> dict[str, float]:
-    """Middle frame of the first SYN-RE clip: bicubic | FMA-Net++ | [FMA-Net] | ground truth, PSNR in the labels."""
+def write_side_by_side(engines: dict, path: str, size: str, seed: int, fmanet_weights: str | None,
+                       name: str = "syn-re") -> dict[str, float]:
+    """Middle frame of the first clip of benchmark ``name``: bicubic | FMA-Net++ (each engine; labelled by card
+    when several) | [FMA-Net] | ground truth, PSNR (whole clip) in the labels."""
     from vs_fmanet.data import benchmark
     from vs_fmanet.engine import Engine
     from vs_fmanet.evaluation.visual import side_by_side
 
-    clip = next(iter(benchmark("syn-re", size=size, seed=seed, scale=engine.scale)))
+    first = next(iter(engines.values()))
+    clip = next(iter(benchmark(name, size=size, seed=seed, scale=first.scale)))
     lr, gt = to_hwc(clip["lr"]), to_hwc(clip["gt"])
-    outs = {"bicubic": bicubic_upscale(lr, engine.scale),
-            "FMA-Net++": engine.restore(lr, torch.as_tensor(clip["exposure"]).double().numpy())}
+    exposure = torch.as_tensor(clip["exposure"]).double().numpy()
+    outs = {"bicubic": bicubic_upscale(lr, first.scale)}
+    for label, engine in engines.items():
+        outs["FMA-Net++" if len(engines) == 1 else label] = engine.restore(lr, exposure)
     if fmanet_weights:
         kw = {"weights": "random", "preset": "official"} if fmanet_weights == "random" else {"weights": fmanet_weights}
-        v1 = Engine(model="fmanet", scale=engine.scale, device=str(engine.device), precision="fp32", **kw)
+        v1 = Engine(model="fmanet", scale=first.scale, device=str(first.device), precision="fp32", **kw)
         outs["FMA-Net" + (" (random weights)" if fmanet_weights == "random" else "")] = v1.restore(lr)
     scores_db = {name: psnr(out, gt) for name, out in outs.items()}
     mid = len(gt) // 2
@@ -194,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--json", default=None, help="write results here")
     ap.add_argument("--side-by-side", default=None, metavar="PNG",
-                    help="also write bicubic | model | ground truth of the first SYN-RE clip's middle frame")
+                    help="also write bicubic | model(s) | ground truth of the first SYN-RE clip's middle frame")
+    ap.add_argument("--side-by-side-benchmark", default="syn-re", choices=BENCHMARKS, metavar="NAME",
+                    help="the benchmark whose first clip --side-by-side shows (default syn-re; e.g. syn-re-real)")
     ap.add_argument("--fmanet-weights", default=None,
                     help="add FMA-Net (v1) to the side-by-side: converted weights, or 'random'")
     ap.add_argument("--ensemble", type=parse_ensembles, default=(1,), metavar="N[,N...]",
@@ -223,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, engine in engines.items():
             record_in_card(engine, label, args, results)
     if args.side_by_side:
-        first = next(iter(engines.values()))
-        shown = write_side_by_side(first, args.side_by_side, args.size, args.seed, args.fmanet_weights)
+        shown = write_side_by_side(engines, args.side_by_side, args.size, args.seed, args.fmanet_weights,
+                                   args.side_by_side_benchmark)
         print("side by side (PSNR, whole clip): " + ", ".join(f"{k} {v:.2f} dB" for k, v in shown.items()))
     return 0
 

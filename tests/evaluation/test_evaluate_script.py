@@ -19,7 +19,8 @@ def test_evaluate_writes_table_json_and_card(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--weights", str(card),
                            "--benchmarks", "syn-me-5,syn-re,syn-re-real", "--max-clips", "1", "--device", "cpu",
                            "--json", str(out), "--record-card",
-                           "--side-by-side", str(tmp_path / "sbs.png"), "--fmanet-weights", "random"], capture_output=True, text=True, timeout=300)
+                           "--side-by-side", str(tmp_path / "sbs.png"), "--side-by-side-benchmark", "syn-re-real",
+                           "--fmanet-weights", "random"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "syn-re      model (ETE only)" in proc.stdout and "syn-re-real model (ETE only)" in proc.stdout
     results = json.loads(out.read_text())["results"]
