@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from datetime import datetime, timezone
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,8 +50,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def creation_time_of(still: Path) -> str | None:
     """The capture time of ``still`` as ffmpeg's ``creation_time`` value (ISO 8601 UTC with microseconds, e.g.
     ``2026-11-23T08:00:00.250000Z``), or None when it has no readable DateTimeOriginal."""
-    from datetime import datetime, timezone
-
     from vs_fmanet.exposure.exif import read_still_metadata
 
     seconds = read_still_metadata(Path(still)).capture_time

@@ -10,9 +10,8 @@ learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<na
 state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
 resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
 from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit. A resumed run keeps its data
-recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``, ``--degrade-prob``) unless
-a flag changes it,
-which is logged.
+recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``, ``--degrade-prob``)
+unless a flag changes it, which is logged.
 
 ``--temporal-weight w`` (beyond the paper, default 0) adds ``w`` times the L1 of the output's frame-to-frame changes
 against the ground truth's (:func:`vs_fmanet.training.losses.temporal_difference_loss`) to the joint loss: it
@@ -21,7 +20,8 @@ penalises flicker (tOF) directly.
 ``--degrade-prob p`` (beyond the paper, default 0 = clean, paper-like) trains for real footage: each clip gets
 exposure-scaled Poisson-Gaussian sensor noise with probability p and, independently, compression with probability p
 (JPEG or H.264, equally likely; ranges of :class:`vs_fmanet.data.DegradationConfig`), on the LR frames only; the
-target stays the clean sharp frame. ``fmanetpp_small_x4_real`` was trained this way (benchmark ``syn-re-real``).
+target stays the clean sharp frame. Measure the effect on the ``syn-re-real`` benchmark (a fine-tune of the small
+x4 model this way is reported in models/fmanetpp_small_x4.md).
 
 Metadata dropout: in each joint/degradation batch, each frame's true exposure is kept with probability
 ``--meta-keep`` (default 0.5) and otherwise hidden, so both the metadata and the ETE paths are trained.

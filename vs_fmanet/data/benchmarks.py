@@ -98,7 +98,8 @@ def benchmark(name: str, size: str = "small", seed: int = 0, *, scale: int = 4,
     Each clip is a dict: ``lr`` [T, 3, H, W] float32 sRGB in [0, 1] (blurry, x``scale`` down), ``gt``
     [T, 3, sH, sW] (sharp), ``lr_sharp`` [T, 3, H, W], ``exposure`` [T] (duty cycle, fraction of the frame
     interval), ``level`` [T] (1..5), ``subframes`` [T], plus ``name``, ``size``, ``seed``, ``clip`` (index) and
-    ``sources`` (image ids). flows=True adds flow_fwd/flow_bwd/occ_fwd/occ_bwd on the LR grid (see flow.py).
+    ``sources`` (image ids); ``syn-re-real`` clips also carry ``degradations`` (what was applied to ``lr``).
+    flows=True adds flow_fwd/flow_bwd/occ_fwd/occ_bwd on the LR grid (see flow.py).
     The same (name, size, seed, scale) always gives the same clips; tensors live on ``device``.
     """
     if name not in BENCHMARK_NAMES:
