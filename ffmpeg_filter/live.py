@@ -236,9 +236,10 @@ class LiveSource:
 
     def close(self) -> None:
         """Close the input, unless the decoding thread is still blocked reading it (it then ends with the process)."""
+        worker = None
         if self._prefetcher is not None:
             self._prefetcher.close()
-        worker = self._prefetcher.thread if self._prefetcher is not None else None
+            worker = self._prefetcher.thread
         if worker is not None and worker.is_alive():
             worker.join(timeout=2 * POLL_S)
             if worker.is_alive():

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import logging
 import struct
-from datetime import datetime, timezone
 import zlib
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 log = logging.getLogger(__name__)

@@ -47,6 +47,22 @@ class NearestRestorer:
         return {"model": "nearest-test-double", "scale": self.scale}
 
 
+class FailingRestorer(NearestRestorer):
+    """:class:`NearestRestorer` whose stream raises ``RuntimeError(message)`` in place of output frame ``at``: an
+    engine failing mid-run."""
+
+    def __init__(self, scale: int = 2, *, at: int = 5, message: str = "engine failed at frame 5") -> None:
+        super().__init__(scale)
+        self.at, self.message = at, message
+
+    def stream(self, frames: Iterable[np.ndarray], exposure: Iterable[float] | None = None,
+               scene_starts: Iterable[bool] | None = None) -> Iterator[np.ndarray]:
+        for k, out in enumerate(super().stream(frames, exposure, scene_starts)):
+            if k == self.at:
+                raise RuntimeError(self.message)
+            yield out
+
+
 class Recording:
     """Wraps a restorer; keeps the per-frame exposure values and frame shapes it received."""
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ffmpegfix import NearestRestorer
+from ffmpegfix import FailingRestorer, NearestRestorer
 
 from ffmpeg_filter import cli, pipeline
 from ffmpeg_filter.binary import encoder_pixel_formats
@@ -114,16 +114,8 @@ def test_rejected_encoder_options_fail_before_processing(sdr_clip: Path, tmp_pat
     assert nearest.frames_in == 0 and list(tmp_path.iterdir()) == []
 
 
-class _Exploding(NearestRestorer):
-    def stream(self, frames, exposure=None, scene_starts=None):
-        for k, out in enumerate(super().stream(frames, exposure, scene_starts)):
-            if k == 5:
-                raise RuntimeError("GPU fell off the bus")
-            yield out
-
-
 def test_failure_mid_run_leaves_no_file(sdr_clip: Path, tmp_path: Path, capsys, monkeypatch):
-    monkeypatch.setattr(pipeline, "build_restorer", lambda settings: _Exploding(2))
+    monkeypatch.setattr(pipeline, "build_restorer", lambda settings: FailingRestorer(2, message="GPU fell off the bus"))
     code, err = run_cli(capsys, "-i", str(sdr_clip), "-o", str(tmp_path / "o.mkv"), "--", "-preset", "ultrafast")
     assert code == 1 and "GPU fell off the bus" in err
     assert list(tmp_path.iterdir()) == []

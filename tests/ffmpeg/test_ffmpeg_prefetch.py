@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ffmpegfix import NearestRestorer
+from ffmpegfix import FailingRestorer, NearestRestorer
 
 from ffmpeg_filter import pipeline
 from ffmpeg_filter.prefetch import POLL_S, Prefetcher
@@ -118,14 +118,6 @@ def test_close_stops_the_thread_of_an_abandoned_consumer():
     prefetcher.close()
     prefetcher.thread.join(5.0)
     assert not prefetcher.thread.is_alive()
-
-
-class FailingRestorer(NearestRestorer):
-    def stream(self, frames, exposure=None, scene_starts=None):
-        for i, out in enumerate(super().stream(frames, exposure, scene_starts)):
-            if i == 5:
-                raise RuntimeError("engine failed at frame 5")
-            yield out
 
 
 def test_a_failed_run_leaves_no_decoder_thread(sdr_clip: Path, tmp_path: Path):
