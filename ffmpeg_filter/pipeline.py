@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from vs_fmanet.exposure import PREFER_CHOICES as EXPOSURE_SOURCES   # the readers' accepted ``prefer`` values
+
 from . import atomic
 from .binary import ffmpeg_version, find_ffmpeg
 from .command import (StreamPolicy, Trim, build_encode_command, display_argv, ensure_stdout_format,
@@ -42,11 +44,6 @@ from .still_exif import copy_sequence_exif
 from .subtitles import write_trimmed_subtitles
 
 log = logging.getLogger(__name__)
-
-try:  # the readers' own list of accepted ``prefer`` values
-    from vs_fmanet.exposure import PREFER_CHOICES as EXPOSURE_SOURCES
-except ImportError:  # pragma: no cover - the exposure package is part of this project
-    EXPOSURE_SOURCES = ("auto", "none", "sidecar", "exif", "gpmf", "rtmd", "djmd", "srt", "camm", "tag")
 
 
 @dataclasses.dataclass

@@ -90,6 +90,103 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+# ------------------------------------------------------------------------------ H.264 SEI (AVCHD MDPM)
+MDPM_UUID = bytes.fromhex("17ee8c60f84d11d98cd60800200c9a66")
+
+
+def mdpm_block(exposure: tuple[int, int] | None = (1, 100), *, fnumber: tuple[int, int] = (28, 10),
+               tags: list[tuple[int, bytes]] | None = None) -> bytes:
+    """An MDPM block: "MDPM", entry count, (tag, 4 bytes) entries in ascending tag order. The default entries
+    include a date pair whose zero bytes force emulation prevention in the SEI NAL unit; ``exposure`` None
+    leaves out the 0xA0 ExposureTime entry; ``tags`` replaces every entry."""
+    if tags is None:
+        tags = [(0x18, bytes([0x02, 0x20, 0x26, 0x11])), (0x19, b"\x00\x00\x01\x00")]
+        if exposure is not None:
+            tags.append((0xA0, struct.pack(">HH", *exposure)))
+        tags.append((0xA1, struct.pack(">HH", *fnumber)))
+    return b"MDPM" + bytes([len(tags)]) + b"".join(bytes([tag]) + value for tag, value in tags)
+
+
+def _escape_nal(body: bytes) -> bytes:
+    out, zeros = bytearray(), 0
+    for byte in body:
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+def _sei_size(n: int) -> bytes:
+    return b"\xff" * (n // 255) + bytes([n % 255])
+
+
+def sei_nal(user_data: bytes, uuid: bytes = MDPM_UUID) -> bytes:
+    """An Annex B SEI NAL unit holding one "user data unregistered" message (type 5) with ``uuid``."""
+    payload = uuid + user_data
+    return b"\x00\x00\x00\x01" + _escape_nal(b"\x06" + b"\x05" + _sei_size(len(payload)) + payload + b"\x80")
+
+
+def _before_first_slice(access_unit: bytes, nal: bytes) -> bytes:
+    pos = access_unit.find(b"\x00\x00\x01")
+    while pos >= 0:
+        if access_unit[pos + 3] & 0x1F in (1, 5):
+            start = pos - 1 if pos > 0 and access_unit[pos - 1] == 0 else pos
+            return access_unit[:start] + nal + access_unit[start:]
+        pos = access_unit.find(b"\x00\x00\x01", pos + 3)
+    raise AssertionError("no slice NAL unit in the access unit")
+
+
+def write_h264_with_sei(path: Path, blocks: list[bytes | None], fps: int = 25, *, bframes: int = 2,
+                        gop: int = 6) -> Path:
+    """A 64x48 H.264 clip (B-frames reorder decode against presentation order) whose presentation frame i
+    carries ``blocks[i]`` as MDPM user data in an SEI NAL unit (None: no SEI on that frame). Encoded with PyAV's
+    libx264 into MPEG-TS with the encoder's own timestamps; an ``.mp4``/``.mkv`` path is remuxed from it by the
+    ffmpeg binary (``-c copy``: length-prefixed NAL units there)."""
+    ts_path = path if path.suffix.lower() in (".m2ts", ".mts", ".ts") else path.with_suffix(".src.m2ts")
+    out = av.open(str(ts_path), "w", format="mpegts")
+    stream = out.add_stream("libx264", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    stream.options = {"preset": "ultrafast", "x264-params": f"bframes={bframes}:keyint={gop}:scenecut=0"}
+
+    def mux(packets) -> None:
+        for packet in packets:
+            block = blocks[int(packet.pts)]          # encoder pts = presentation index (time base 1/fps)
+            data = bytes(packet) if block is None else _before_first_slice(bytes(packet), sei_nal(block))
+            new = av.Packet(data)
+            new.pts, new.dts, new.time_base, new.stream = packet.pts, packet.dts, packet.time_base, stream
+            new.is_keyframe = packet.is_keyframe
+            out.mux(new)
+
+    for i in range(len(blocks)):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 37) % 256, np.uint8), format="rgb24")
+        frame.pts = i
+        mux(stream.encode(frame))
+    mux(stream.encode(None))
+    out.close()
+    if ts_path != path:
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(ts_path), "-c", "copy", str(path)], check=True,
+                       capture_output=True, timeout=60)
+        ts_path.unlink()
+    return path
+
+
+def decoded_sei_user_data(path: Path, uuid: bytes = MDPM_UUID) -> list[bytes | None]:
+    """Oracle: the user data after ``uuid`` that FFmpeg's decoder attaches to each decoded frame (presentation
+    order), via PyAV's frame side data; independent of the reader under test."""
+    found: list[bytes | None] = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            data = None
+            for kind in frame.side_data:
+                raw = bytes(frame.side_data[kind])
+                if raw[:16] == uuid:
+                    data = raw[16:]
+            found.append(data)
+    return found
+
+
 def mux_subtitle(video: Path, srt_file: Path, out: Path, codec: str) -> Path:
     """Mux ``srt_file`` as a subtitle track next to ``video``'s stream (``mov_text`` for MP4, ``srt`` for MKV)."""
     cmd = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-i", str(srt_file), "-map", "0:v", "-map", "1:0",

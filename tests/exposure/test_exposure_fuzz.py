@@ -12,6 +12,7 @@ from vs_fmanet.exposure import ExposureFormatError
 from vs_fmanet.exposure.camm import parse_camm_sample
 from vs_fmanet.exposure.djmd import SHUTTER_PATHS, parse_djmd_sample, schema_of
 from vs_fmanet.exposure.gpmf import shutter_from_payload
+from vs_fmanet.exposure.mdpm import exposure_from_sei_nal
 from vs_fmanet.exposure.rtmd import parse_rtmd_sample
 
 
@@ -25,6 +26,7 @@ PARSERS = {
     "rtmd": (parse_rtmd_sample, fx.rtmd_sample(1, 60)),
     "camm": (parse_camm_sample, fx.camm_exposure(4_000_000) + fx.camm_gyro(1, 2, 3)),
     "djmd": (_djmd, fx.djmd_sample("wm265e", 1, 60)),
+    "mdpm": (exposure_from_sei_nal, fx.sei_nal(fx.mdpm_block((1, 250)))[4:]),
 }
 
 

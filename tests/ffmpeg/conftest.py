@@ -12,8 +12,10 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 _HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+_EXPOSURE_FIXTURES = str(Path(__file__).resolve().parents[1] / "exposure")   # expofix: camera-metadata files
+for _path in (_EXPOSURE_FIXTURES, _HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from ffmpegfix import DJI_SHUTTERS, NearestRestorer, dji_lines  # noqa: E402
 

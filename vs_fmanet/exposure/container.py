@@ -1,5 +1,6 @@
-"""One pass over a video container with PyAV: frame presentation times, tags, and the timed packets of
-every data (gpmd/rtmd/djmd/camm) and subtitle (DJI SRT) stream. No pixel is decoded.
+"""One pass over a video container with PyAV: frame presentation times, tags, the timed packets of every
+data (gpmd/rtmd/djmd/camm) and subtitle (DJI SRT) stream, and for H.264 video the SEI NAL units that carry
+camcorder metadata (MDPM, see :mod:`.mdpm`). No pixel is decoded.
 
 Times are seconds on the video timeline: 0 is the earliest presentation time of the video stream, and
 metadata packet times are shifted by the same origin (all tracks of a container share one timeline, so a
@@ -17,6 +18,7 @@ import av
 import numpy as np
 
 from .errors import ExposureFormatError, ExposureInputError
+from .h264_sei import MDPM_UUID, SeiScan, avcc_length_size
 from .mp4_boxes import read_track_entries
 
 __all__ = ["TimedPacket", "StreamPackets", "ContainerScan", "scan_container"]
@@ -64,10 +66,12 @@ class ContainerScan:
     video_tags: dict[str, str]
     streams: list[StreamPackets]
     warnings: list[str] = field(default_factory=list)
+    mdpm: list[TimedPacket] = field(default_factory=list)   # SEI NAL units with MDPM, by presentation time
 
 
 def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) -> ContainerScan:
-    """Demux ``path`` once. ``read_frame_times=False`` skips the video packets (the caller has the times).
+    """Demux ``path`` once. ``read_frame_times=False`` keeps no video times (the caller has them); the video
+    packets of an H.264 stream are still looked at for MDPM SEI.
 
     Raises :class:`ExposureInputError` when the file cannot be opened or has no video stream. A read error
     part-way (truncated file) becomes a warning and the scan keeps what it had."""
@@ -98,7 +102,9 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
             except ExposureFormatError as exc:
                 warnings.append(str(exc))
         streams: list[StreamPackets] = []
-        selected = [video] if read_frame_times else []
+        sei = SeiScan(MDPM_UUID, avcc_length_size(video.codec_context.extradata)) \
+            if video.codec_context.name == "h264" else None
+        selected = [video] if read_frame_times or sei is not None else []
         for stream in container.streams:
             if stream.type not in ("data", "subtitle"):
                 continue
@@ -118,7 +124,10 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
                     if pts is None or packet.size == 0 or packet.is_discard:
                         continue
                     if packet.stream.index == video.index:
-                        video_pts.append(int(pts))
+                        if read_frame_times:
+                            video_pts.append(int(pts))
+                        if sei is not None and sei.looking:
+                            sei.feed(int(pts), packet.duration, bytes(packet))
                     elif packet.stream.index in by_index:
                         raw[packet.stream.index].append((int(pts), packet.duration, bytes(packet)))
             except (av.error.FFmpegError, OSError) as exc:
@@ -132,13 +141,27 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
                 start = float(pts * tb) - origin
                 dur = float(duration * tb) if duration else math.nan
                 s.packets.append(TimedPacket(start, dur, payload))
+        mdpm = _timed_sei(sei, video, origin, warnings, path) if sei is not None else []
         rate = video.average_rate or video.guessed_rate or video.base_rate
         return ContainerScan(
             path=path, format_name=fmt, frame_times=frame_times,
             average_fps=float(rate) if rate else None,
             container_tags={str(k): str(v) for k, v in container.metadata.items()},
             video_tags={str(k): str(v) for k, v in video.metadata.items()},
-            streams=streams, warnings=warnings)
+            streams=streams, warnings=warnings, mdpm=mdpm)
+
+
+def _timed_sei(sei: SeiScan, video: av.video.stream.VideoStream, origin: float, warnings: list[str], path: str
+               ) -> list[TimedPacket]:
+    """The collected SEI NAL units as packets on the video timeline, sorted by presentation time (demux order
+    is decode order, which B-frames reorder)."""
+    if sei.unreadable:
+        warnings.append(f"{path}: {sei.unreadable} H.264 access units with camera metadata could not be split into "
+                        "NAL units (truncated packets); those frames get no MDPM exposure")
+    tb = video.time_base or Fraction(1, 90000)
+    timed = [TimedPacket(float(pts * tb) - origin, float(duration * tb) if duration else math.nan, unit)
+             for pts, duration, unit in sei.found]
+    return sorted(timed, key=lambda p: p.start)
 
 
 def _video_times(video: av.video.stream.VideoStream, pts: list[int], read: bool, warnings: list[str],

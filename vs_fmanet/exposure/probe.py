@@ -4,7 +4,7 @@ It gathers every source the input offers, aligns each to the frames by presentat
 (:mod:`.align`), and picks per frame by the documented precedence (:mod:`.combine`):
 
     override > sidecar (CSV/JSON, or an .SRT passed as ``sidecar=``) > per-frame track
-    (exif, gpmf, rtmd, djmd, srt, camm) > per-clip tag > none
+    (exif, gpmf, rtmd, djmd, srt, camm, mdpm) > per-clip tag > none
 
 Sidecars found automatically (when ``sidecar=`` is not given): ``<video stem>.exposure.csv|json`` and the
 DJI ``<video stem>.SRT`` next to a video (the SRT ranks as a per-frame ``srt`` track, before an embedded
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import camm, djmd, gpmf, rtmd, srt
+from . import camm, djmd, gpmf, mdpm, rtmd, srt
 from .align import AlignedValues, align_series, frame_intervals
 from .combine import combine_sources
 from .container import ContainerScan, StreamPackets, scan_container
@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Values accepted by ``prefer``: "auto" uses every source by precedence, "none" ignores all metadata
 #: (the model estimates exposure; an override still applies), a source name uses only that source.
-PREFER_CHOICES = ("auto", "none", "sidecar", "exif", "gpmf", "rtmd", "djmd", "srt", "camm", "tag")
+PREFER_CHOICES = ("auto", "none", "sidecar", "exif", "gpmf", "rtmd", "djmd", "srt", "camm", "mdpm", "tag")
 #: Precedence among per-frame tracks.
-TRACK_ORDER = ("exif", "gpmf", "rtmd", "djmd", "srt", "camm")
+TRACK_ORDER = ("exif", "gpmf", "rtmd", "djmd", "srt", "camm", "mdpm")
 _MAX_WARNINGS_PER_SOURCE = 8
 _DATA_READERS = {"gpmd": gpmf.series_from_packets, "rtmd": rtmd.series_from_packets,
                  "djmd": djmd.series_from_packets, "camm": camm.series_from_packets}
@@ -189,6 +189,8 @@ def _container_tracks(scan: ContainerScan, warnings: list[str]) -> list[SampleSe
             # Per-sample errors are handled inside the readers; this is the last guard for a whole track.
             warnings.append(f"{scan.path}: {stream.describe()} could not be parsed ({type(exc).__name__}: {exc}); "
                             "its frames get no exposure from it")
+    if scan.mdpm:
+        series.append(mdpm.series_from_packets(scan.mdpm, "H.264 SEI"))
     return series
 
 

@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["SOURCES", "GRANULARITIES", "SampleSeries", "ExposureTrack"]
 
 #: Source labels, one per frame in :attr:`ExposureTrack.source`.
-SOURCES = ("override", "sidecar", "exif", "gpmf", "rtmd", "djmd", "srt", "camm", "tag", "none")
+SOURCES = ("override", "sidecar", "exif", "gpmf", "rtmd", "djmd", "srt", "camm", "mdpm", "tag", "none")
 
 #: How a frame's value was obtained: one sample for this frame ("frame"), one sample spanning several
 #: frames ("held": half-rate SHUT, 1 Hz SRT), linear interpolation across a short gap ("interpolated"),
