@@ -128,3 +128,41 @@ def test_scan_gives_up_on_streams_without_the_uuid():
     for pts in range(1, 10):
         found.feed(pts, 1, b"\x00\x00\x01\x65\x88")
     assert found.looking                                    # once found, every access unit is looked at
+
+
+def test_a_plain_file_is_not_read_to_the_end_for_mdpm(tmp_path, monkeypatch):
+    """With the frame times given and no metadata streams, only the first access units are read (a long
+    H.264 file from a phone costs no full pass)."""
+    import av
+
+    from vs_fmanet.exposure import container, h264_sei
+
+    path = fx.write_h264_with_sei(tmp_path / "long.mp4", [None] * 40, FPS)
+    real_open, demuxed = av.open, []
+
+    class CountingContainer:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def __enter__(self):
+            self.inner.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.inner.__exit__(*exc)
+
+        def demux(self, *streams):
+            for packet in self.inner.demux(*streams):
+                demuxed.append(packet.stream.type)
+                yield packet
+
+    monkeypatch.setattr(h264_sei, "GIVE_UP_AFTER", 5)
+    monkeypatch.setattr(container.av, "open", lambda *a, **k: CountingContainer(real_open(*a, **k)))
+    scan = container.scan_container(path, read_frame_times=False)
+    assert scan.mdpm == [] and scan.frame_times is None
+    assert demuxed == ["video"] * 6                         # five looked at, one more to see the search ended
+    demuxed.clear()
+    assert container.scan_container(path).frame_times.shape == (40,) and len(demuxed) >= 40

@@ -128,6 +128,8 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
                             video_pts.append(int(pts))
                         if sei is not None and sei.looking:
                             sei.feed(int(pts), packet.duration, bytes(packet))
+                        elif not read_frame_times and not streams:
+                            break   # the video packets were read only for MDPM, and this stream has none
                     elif packet.stream.index in by_index:
                         raw[packet.stream.index].append((int(pts), packet.duration, bytes(packet)))
             except (av.error.FFmpegError, OSError) as exc:

@@ -113,10 +113,10 @@ class SeiScan:
     in each access unit (at most one per unit). After :data:`GIVE_UP_AFTER` access units without one the stream
     is taken not to carry it and :attr:`looking` turns false, so an ordinary H.264 file costs little."""
 
-    def __init__(self, uuid: bytes, length_size: int | None, give_up_after: int = GIVE_UP_AFTER) -> None:
+    def __init__(self, uuid: bytes, length_size: int | None, give_up_after: int | None = None) -> None:
         self.uuid = uuid
         self.length_size = length_size
-        self.give_up_after = give_up_after
+        self.give_up_after = GIVE_UP_AFTER if give_up_after is None else give_up_after
         self.found: list[tuple[int, int | None, bytes]] = []    # (pts, duration, SEI NAL unit) in stream ticks
         self.unreadable = 0
         self.seen = 0
