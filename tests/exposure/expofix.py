@@ -326,6 +326,38 @@ def write_exif_still(path: Path, exposure: tuple[int, int] | None, *, subsec_ms:
     return path
 
 
+def xmp_packet(exposure: str | None = None, *, captured: str | None = None, shutter_apex: str | None = None,
+               as_elements: bool = False) -> bytes:
+    """An XMP packet (x:xmpmeta / rdf:RDF / rdf:Description) with exif:ExposureTime, exif:ShutterSpeedValue and
+    exif:DateTimeOriginal as attributes (darktable's style) or child elements (``as_elements``)."""
+    props = {"ExposureTime": exposure, "ShutterSpeedValue": shutter_apex, "DateTimeOriginal": captured}
+    props = {k: v for k, v in props.items() if v is not None}
+    namespaces = ('xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+                  'xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"')
+    if as_elements:
+        body = "".join(f"<exif:{k}>{v}</exif:{k}>" for k, v in props.items())
+        description = f'<rdf:Description rdf:about="" xmp:CreatorTool="Synthetic">{body}</rdf:Description>'
+    else:
+        attrs = " ".join(f'exif:{k}="{v}"' for k, v in props.items())
+        description = f'<rdf:Description rdf:about="" xmp:CreatorTool="Synthetic" {attrs}/>'
+    return (f'<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            f'<rdf:RDF {namespaces}>{description}</rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode("utf-8")
+
+
+def write_plain_still(path: Path, *, xmp: bytes | None = None) -> Path:
+    """8x8 RGB still without EXIF; ``xmp`` embedded (PNG iTXt, JPEG APP1, WebP chunk) when given."""
+    from PIL import Image, PngImagePlugin
+
+    image = Image.fromarray(np.full((8, 8, 3), 100, np.uint8))
+    if xmp is not None and path.suffix.lower() == ".png":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
+        image.save(path, pnginfo=info)
+    else:
+        image.save(path, **({"xmp": xmp} if xmp is not None else {}))
+    return path
+
+
 def timecode_bytes(h: int, m: int, s: int, f: int) -> bytes:
     bcd = lambda v: ((v // 10) << 4) | (v % 10)  # noqa: E731
     return bytes([bcd(f), bcd(s), bcd(m), bcd(h), 0, 0, 0, 0])

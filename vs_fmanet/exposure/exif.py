@@ -8,7 +8,9 @@ Per frame it reads (tag numbers from the EXIF 2.3 / DNG 1.4 specifications):
 * CinemaDNG FrameRate 0xC764 (SRATIONAL fps) and TimeCodes 0xC763 (SMPTE 12M, 8 bytes) in IFD0.
 
 Pillow (with pillow-heif registered for HEIC) reads everything it can open; ExifRead is the fallback for
-files Pillow cannot identify (CFA DNG and other raws), as docs/exposure-metadata-notes.md section 2 found.
+files Pillow cannot identify (CFA DNG and other raws), as docs/exposure-metadata-notes.md section 2 found. A still
+whose EXIF has no exposure (or no capture time) takes it from its XMP, embedded or an ``.xmp`` sidecar
+(:mod:`.xmp`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ExposureFormatError
 from .track import SampleSeries
 from .units import apex_to_seconds
+from .xmp import read_xmp
 
 __all__ = ["StillMetadata", "read_still_metadata", "series_from_stills", "timecode_to_frame", "sequence_frame_times"]
 
@@ -47,7 +51,8 @@ class StillMetadata:
     """What one still says about itself. ``exposure`` seconds (None = absent), ``exposure_tag`` which tag
     gave it, ``capture_time`` seconds since the epoch (None without DateTimeOriginal), ``has_subsec``,
     ``frame_rate`` fps (CinemaDNG), ``timecode`` 8 raw SMPTE bytes, ``reader`` ("pillow"/"exifread"),
-    ``error`` text when the file could not be read at all."""
+    ``error`` text when the file could not be read at all, ``xmp`` where XMP values came from ("embedded" or
+    the sidecar's name; "" when none did), ``xmp_error`` text for an unreadable XMP packet or sidecar."""
 
     path: Path
     exposure: Fraction | None = None
@@ -58,6 +63,8 @@ class StillMetadata:
     timecode: bytes | None = None
     reader: str = ""
     error: str | None = None
+    xmp: str = ""
+    xmp_error: str | None = None
 
 
 def read_still_metadata(path: Path) -> StillMetadata:
@@ -91,7 +98,27 @@ def read_still_metadata(path: Path) -> StillMetadata:
     if isinstance(timecode, (bytes, bytearray, list, tuple)) and len(timecode) >= 4:
         meta.timecode = bytes(int(b) & 0xFF for b in timecode)[:8]
     meta.capture_time, meta.has_subsec = _capture_time(tags)
+    if meta.exposure is None or meta.capture_time is None:
+        _fill_from_xmp(meta)
     return meta
+
+
+def _fill_from_xmp(meta: StillMetadata) -> None:
+    """Exposure and capture time that EXIF lacked, from the still's XMP (embedded, else its sidecar)."""
+    try:
+        found = read_xmp(meta.path)
+    except (ExposureFormatError, OSError) as exc:
+        meta.xmp_error = str(exc)
+        return
+    if found is None:
+        return
+    used = False
+    if meta.exposure is None and found.exposure is not None:
+        meta.exposure, meta.exposure_tag, used = found.exposure, found.exposure_tag, True
+    if meta.capture_time is None and found.capture_time is not None:
+        meta.capture_time, meta.has_subsec, used = found.capture_time, found.has_subsec, True
+    if used:
+        meta.xmp = found.origin
 
 
 def series_from_stills(stills: list[StillMetadata]) -> SampleSeries:
@@ -106,7 +133,15 @@ def series_from_stills(stills: list[StillMetadata]) -> SampleSeries:
             continue
         index.append(i)
         values.append(float(meta.exposure) if meta.exposure.denominator else math.nan)
-    apex = [i for i, m in enumerate(stills) if m.exposure_tag == "ShutterSpeedValue"]
+    for i, meta in enumerate(stills):
+        if meta.xmp_error:
+            warnings.append(f"exif: frame {i} ({meta.path.name}): {meta.xmp_error}")
+    from_xmp = [i for i, m in enumerate(stills) if m.exposure_tag and m.exposure_tag.startswith("XMP")]
+    if from_xmp:
+        first = stills[from_xmp[0]]
+        warnings.append(f"exif: {len(from_xmp)} frame(s) have no EXIF exposure and took it from XMP (e.g. frame "
+                        f"{from_xmp[0]}, {first.xmp if first.xmp != 'embedded' else 'embedded in ' + first.path.name})")
+    apex = [i for i, m in enumerate(stills) if m.exposure_tag in ("ShutterSpeedValue", "XMP ShutterSpeedValue")]
     if apex:
         warnings.append(f"exif: {len(apex)} frame(s) had only the rounded APEX ShutterSpeedValue (e.g. frame {apex[0]}, "
                         f"{stills[apex[0]].path.name})")
