@@ -139,16 +139,18 @@ def _before_first_slice(access_unit: bytes, nal: bytes) -> bytes:
 
 
 def write_h264_with_sei(path: Path, blocks: list[bytes | None], fps: int = 25, *, bframes: int = 2,
-                        gop: int = 6) -> Path:
+                        gop: int = 6, interlaced: bool = False) -> Path:
     """A 64x48 H.264 clip (B-frames reorder decode against presentation order) whose presentation frame i
     carries ``blocks[i]`` as MDPM user data in an SEI NAL unit (None: no SEI on that frame). Encoded with PyAV's
     libx264 into MPEG-TS with the encoder's own timestamps; an ``.mp4``/``.mkv`` path is remuxed from it by the
-    ffmpeg binary (``-c copy``: length-prefixed NAL units there)."""
+    ffmpeg binary (``-c copy``: length-prefixed NAL units there). ``interlaced``: MBAFF, top field first, as
+    1080i AVCHD camcorders record."""
     ts_path = path if path.suffix.lower() in (".m2ts", ".mts", ".ts") else path.with_suffix(".src.m2ts")
     out = av.open(str(ts_path), "w", format="mpegts")
     stream = out.add_stream("libx264", rate=fps)
     stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-    stream.options = {"preset": "ultrafast", "x264-params": f"bframes={bframes}:keyint={gop}:scenecut=0"}
+    params = f"bframes={bframes}:keyint={gop}:scenecut=0" + (":interlaced=1:tff=1" if interlaced else "")
+    stream.options = {"preset": "ultrafast", "x264-params": params}
 
     def mux(packets) -> None:
         for packet in packets:

@@ -53,20 +53,24 @@ def test_dji_srt_track_exposure_reaches_the_engine(dji_clip: Path, tmp_path: Pat
     assert [c[2] for c in subtitle_cues(out)] == [c[2] for c in subtitle_cues(dji_clip)]
 
 
-def test_avchd_camcorder_exposure_reaches_the_engine(tmp_path: Path, recorder: list[Recording]):
-    """An AVCHD-style .MTS whose H.264 SEI carries MDPM ExposureTime per frame (B-frames reorder them): the
-    engine gets each frame's own fraction, and the report names the source."""
+@pytest.mark.parametrize("interlaced", [False, True], ids=["progressive", "1080i-style"])
+def test_avchd_camcorder_exposure_reaches_the_engine(tmp_path: Path, recorder: list[Recording], interlaced: bool):
+    """An AVCHD-style .MTS whose H.264 SEI carries MDPM ExposureTime per frame (B-frames reorder them; MBAFF
+    interlaced as 1080i camcorders record, then deinterlaced frame for frame): the engine gets each frame's own
+    fraction, and the report names the source."""
     import expofix
 
     denominators = [100, 125, 160, 200, 250, 320, 400, 500]
     clip = expofix.write_h264_with_sei(tmp_path / "00001.MTS", [expofix.mdpm_block((1, d)) for d in denominators],
-                                       fps=25)
+                                       fps=25, interlaced=interlaced)
     report, out = tmp_path / "report.json", tmp_path / "out.mkv"
     assert cli.main(["-i", str(clip), "-o", str(out), "--progress", "none", "--report", str(report), *ENGINE,
                      "--", "-preset", "ultrafast"]) == 0
     (rec,) = recorder
     assert rec.exposures == pytest.approx([25 / d for d in denominators], rel=2e-3)
-    assert json.loads(report.read_text())["exposure_sources"] == ["mdpm"] * len(denominators)
+    data = json.loads(report.read_text())
+    assert data["exposure_sources"] == ["mdpm"] * len(denominators)
+    assert data["deinterlace"] == ("interlaced" if interlaced else None)    # auto: only what is interlaced
     assert rec.shapes == [(48, 64, 3)] * len(denominators)
 
 
