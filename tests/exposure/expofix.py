@@ -347,7 +347,7 @@ def xmp_packet(exposure: str | None = None, *, captured: str | None = None, shut
 
 
 def write_plain_still(path: Path, *, xmp: bytes | None = None) -> Path:
-    """8x8 RGB still without EXIF; ``xmp`` embedded (PNG iTXt, JPEG APP1, WebP chunk) when given."""
+    """8x8 RGB still without EXIF; ``xmp`` embedded (PNG iTXt, JPEG APP1, WebP chunk, TIFF tag 700) when given."""
     from PIL import Image, PngImagePlugin
 
     image = Image.fromarray(np.full((8, 8, 3), 100, np.uint8))
@@ -355,6 +355,8 @@ def write_plain_still(path: Path, *, xmp: bytes | None = None) -> Path:
         info = PngImagePlugin.PngInfo()
         info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
         image.save(path, pnginfo=info)
+    elif xmp is not None and path.suffix.lower() in (".tif", ".tiff"):
+        image.save(path, tiffinfo={700: xmp})          # TIFF tag 700, XMLPacket
     else:
         image.save(path, **({"xmp": xmp} if xmp is not None else {}))
     return path

@@ -36,7 +36,7 @@ def test_adobe_sidecars_with_child_elements(tmp_path):
     assert np.array_equal(track.seconds, [1 / 250, 1 / 500, 0.004, 1 / 1000])
 
 
-@pytest.mark.parametrize("ext", ["png", "jpg", "webp"])
+@pytest.mark.parametrize("ext", ["png", "jpg", "webp", "tif"])
 def test_embedded_packets(tmp_path, ext):
     for i, exposure in enumerate(EXPOSURES):
         fx.write_plain_still(tmp_path / f"s_{i:03d}.{ext}", xmp=fx.xmp_packet(exposure))
