@@ -75,3 +75,12 @@ def test_parse_forms():
     assert parse_xmp(fx.xmp_packet()).exposure is None
     with pytest.raises(ExposureFormatError, match="not a number"):
         parse_xmp(fx.xmp_packet("fast"))
+
+
+def test_a_broken_embedded_packet_falls_back_to_the_sidecar(tmp_path):
+    for i in range(2):
+        fx.write_plain_still(tmp_path / f"k_{i}.jpg", xmp=b"<x:xmpmeta><broken")
+    (tmp_path / "k_0.xmp").write_bytes(fx.xmp_packet("1/640"))
+    track = probe_exposure(tmp_path, fps=25)
+    assert track.seconds[0] == 1 / 640 and np.isnan(track.seconds[1])
+    assert any("k_1.jpg" in w and "XMP in k_1.jpg" in w and "not well-formed" in w for w in track.warnings)

@@ -116,20 +116,27 @@ def parse_xmp(data: bytes, *, where: str = "XMP") -> XmpExposure:
 
 def read_xmp(image: Path) -> XmpExposure | None:
     """XMP of ``image``: the embedded packet when it has an exposure, else the sidecar's; None when neither
-    exists. Raises :class:`ExposureFormatError` for a malformed packet or sidecar."""
+    exists. Raises :class:`ExposureFormatError` for a malformed sidecar, or a malformed embedded packet
+    without a sidecar to fall back on."""
     packet = None
     try:
         packet = embedded_xmp(image)
     except (OSError, ValueError, SyntaxError):   # Pillow's errors for files it cannot open
         pass
-    result = None
+    result, embedded_error = None, None
     if packet:
-        result = parse_xmp(packet, where=f"XMP in {image.name}")
-        result.origin = "embedded"
-        if result.exposure is not None:
-            return result
+        try:
+            result = parse_xmp(packet, where=f"XMP in {image.name}")
+        except ExposureFormatError as exc:          # a sidecar may still have what the broken packet lacks
+            embedded_error = exc
+        else:
+            result.origin = "embedded"
+            if result.exposure is not None:
+                return result
     sidecar = sidecar_for(image)
     if sidecar is None:
+        if embedded_error is not None:
+            raise embedded_error
         return result
     side = parse_xmp(sidecar.read_bytes(), where=f"XMP sidecar {sidecar.name}")
     side.origin = sidecar.name
