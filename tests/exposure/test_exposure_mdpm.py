@@ -166,3 +166,21 @@ def test_a_plain_file_is_not_read_to_the_end_for_mdpm(tmp_path, monkeypatch):
     assert demuxed == ["video"] * 6                         # five looked at, one more to see the search ended
     demuxed.clear()
     assert container.scan_container(path).frame_times.shape == (40,) and len(demuxed) >= 40
+
+
+def test_probe_command_takes_a_card_of_clips(tmp_path, capsys):
+    """``fmanet-probe *.MTS``: one summary per clip, an unreadable one reported without stopping the rest."""
+    first = fx.write_h264_with_sei(tmp_path / "00001.MTS", [fx.mdpm_block((1, 50))] * N, FPS)
+    second = fx.write_h264_with_sei(tmp_path / "00002.MTS", [None] * N, FPS)
+    missing = tmp_path / "00003.MTS"
+    assert probe_main([str(first), str(missing), str(second), "--summary-only"]) == 2
+    out, err = capsys.readouterr()
+    assert out.count("coverage") == 2 and "00001.MTS" in out and "00002.MTS" in out
+    assert "coverage 100.0%" in out and "coverage 0.0%" in out
+    assert "00003.MTS" in err and "does not exist" in err
+    assert probe_main([str(first), str(second), "--json", "--summary-only"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["summary"]["coverage"] for d in data] == [1.0, 0.0]
+    with pytest.raises(SystemExit):
+        probe_main([str(first), str(second), "--sidecar", str(tmp_path / "x.csv")])
+    assert "--sidecar names one file" in capsys.readouterr().err

@@ -1,7 +1,9 @@
-"""``fmanet-probe INPUT``: print per-frame exposure and a summary for a video or image sequence.
+"""``fmanet-probe INPUT [INPUT ...]``: print per-frame exposure and a summary for videos or image sequences.
 
-Exit codes: 0 success (even when some frames are unknown), 2 bad arguments or unreadable input.
-Table and JSON go to stdout; warnings and log messages go to stderr.
+Several inputs (a card's worth of clips) are probed one after another, each with its table and summary, or
+``--summary-only`` for one summary each; ``--json`` then prints a list with one object per readable input.
+Exit codes: 0 success (even when some frames are unknown), 2 bad arguments or an unreadable input (the
+others are still probed). Table and JSON go to stdout; warnings and log messages go to stderr.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fmanet-probe",
         description="Read per-frame exposure (seconds and fraction of the frame interval) from camera metadata: "
-                    "EXIF stills, GoPro GPMF, DJI SRT/djmd, Sony rtmd, CAMM, sidecars and container tags.")
-    parser.add_argument("input", help="video file, image directory, first image, or pattern such as img_%%04d.dng")
+                    "EXIF or XMP of stills, GoPro GPMF, DJI SRT/djmd, Sony rtmd, AVCHD camcorders' H.264 SEI, CAMM, "
+                    "sidecars and container tags.")
+    parser.add_argument("input", nargs="+",
+                        help="video file, image directory, first image, or pattern such as img_%%04d.dng; several "
+                             "are probed one after another")
     parser.add_argument("--fps", type=float, default=None, help="frame rate for image sequences / shutter angles")
     parser.add_argument("--override", default=None,
                         help="per-clip exposure beating every source: seconds, 1/100 or 180deg")
@@ -39,33 +44,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.sidecar and len(args.input) > 1:
+        parser.error(f"--sidecar names one file but {len(args.input)} inputs were given; probe that input alone")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.ERROR, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    code, payloads, printed = 0, [], False
     try:
-        track = probe_exposure(args.input, fps=args.fps, override=args.override, prefer=args.prefer,
-                               sidecar=args.sidecar)
-    except ExposureError as exc:
-        print(f"fmanet-probe: error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        _write(track, args, sys.stdout)
+        for path in args.input:
+            try:
+                track = probe_exposure(path, fps=args.fps, override=args.override, prefer=args.prefer,
+                                       sidecar=args.sidecar)
+            except ExposureError as exc:
+                print(f"fmanet-probe: error: {exc}", file=sys.stderr)
+                code = 2
+                continue
+            if args.json:
+                payloads.append(_payload(track, args))
+                continue
+            if printed:
+                sys.stdout.write("\n")
+            _write(track, args, sys.stdout)
+            printed = True
+        if args.json and payloads:
+            json.dump(payloads[0] if len(args.input) == 1 else payloads, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
     except BrokenPipeError:  # e.g. `fmanet-probe clip.mp4 | head`: the reader left, not an error
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return code
+
+
+def _payload(track: ExposureTrack, args: argparse.Namespace) -> dict:
+    payload = {"summary": track.summary(), "warnings": track.warnings}
+    if not args.summary_only:
+        payload["frames"] = track.rows()
+    return payload
 
 
 def _write(track: ExposureTrack, args: argparse.Namespace, out: TextIO) -> None:
-    if args.json:
-        payload = {"summary": track.summary(), "warnings": track.warnings}
-        if not args.summary_only:
-            payload["frames"] = track.rows()
-        json.dump(payload, out, indent=2)
-        out.write("\n")
-        out.flush()
-        return
     if not args.summary_only:
         out.write(format_table(track))
         out.write("\n")
