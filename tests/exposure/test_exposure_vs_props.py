@@ -57,3 +57,30 @@ def test_frame_count_mismatch():
     assert _props(padded, 3)["FMANetExposureSource"] == "none"
     with pytest.raises(ExposureInputError, match="only when a path is given"):
         attach_exposure_props(clip, track, override="1/50")
+
+
+def test_double_rate_deinterlaced_clip_gets_each_fields_exposure(tmp_path):
+    """1080i camcorder footage bobbed to 50p (QTGMC, bwdif at field rate): twice the frames at twice the rate.
+    Both fields of source frame k get its exposure, as a fraction of the 1/50 s field interval."""
+    denominators = [100, 125, 160, 200, 250, 320, 400, 500]
+    path = fx.write_h264_with_sei(tmp_path / "00001.MTS", [fx.mdpm_block((1, d)) for d in denominators], 25,
+                                  interlaced=True)
+    bobbed = vs.core.std.BlankClip(width=16, height=16, length=16, fpsnum=50, fpsden=1)
+    out = attach_exposure_props(bobbed, path)
+    for n in (0, 1, 6, 7, 15):
+        props = _props(out, n)
+        assert props["FMANetExposureSeconds"] == pytest.approx(1 / denominators[n // 2])
+        assert props["FMANetExposure"] == pytest.approx(50 / denominators[n // 2])
+        assert props["FMANetExposureSource"] == "mdpm"
+    same_rate = vs.core.std.BlankClip(width=16, height=16, length=16, fpsnum=25, fpsden=1)
+    with pytest.raises(ExposureInputError, match="twice the frames at twice the rate"):
+        attach_exposure_props(same_rate, path)
+
+
+def test_double_rate_exposure_longer_than_a_field_is_left_to_the_model():
+    track = ExposureTrack(seconds=np.array([1 / 100, 1 / 30]), fraction=np.array([0.25, 0.833]),
+                          source=["mdpm", "mdpm"], frame_times=np.array([0.0, 0.04]), interval=np.array([0.04, 0.04]))
+    out = attach_exposure_props(vs.core.std.BlankClip(width=16, height=16, length=4, fpsnum=50, fpsden=1), track)
+    assert _props(out, 1)["FMANetExposure"] == pytest.approx(0.5)
+    assert math.isnan(_props(out, 2)["FMANetExposure"]) and _props(out, 3)["FMANetExposureSource"] == "none"
+    assert _props(out, 2)["FMANetExposureSeconds"] == pytest.approx(1 / 30)

@@ -5,6 +5,10 @@ Properties written on every frame (names are the contract with ``vs_fmanet.fmane
 * ``FMANetExposure`` (float): fraction of the frame interval, NaN = unknown (the model estimates it);
 * ``FMANetExposureSeconds`` (float): exposure in seconds, NaN = unknown;
 * ``FMANetExposureSource`` (str): ``gpmf``, ``srt``, ``exif``, ``sidecar``, ``override``, ... or ``none``.
+
+A clip with exactly twice the track's frames at twice its rate is taken as a double-rate deinterlace of the
+source (QTGMC, ``bwdif`` at field rate: the usual treatment of 1080i camcorder footage): both output frames of
+source frame k get its exposure, and the fraction is of the field interval (half the source frame interval).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import vapoursynth as vs
 from .errors import ExposureInputError
 from .probe import probe_exposure
 from .track import ExposureTrack
+from .units import DUTY_TOLERANCE
 
 __all__ = ["PROP_FRACTION", "PROP_SECONDS", "PROP_SOURCE", "attach_exposure_props"]
 
@@ -56,9 +61,14 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
         track = probe_exposure(track_or_path, fps=fps or clip_fps, override=override, prefer=prefer, sidecar=sidecar)
     n = clip.num_frames
     fraction, seconds, source = track.fraction, track.seconds, list(track.source)
-    if len(track) != n:
+    if len(track) and n == 2 * len(track) and _is_double_rate(clip, track):
+        fraction, seconds, source = _per_field(track)
+        log.info("attach_exposure_props: %d frames at twice the rate of %r: double-rate deinterlace, each source "
+                 "frame's exposure goes to both of its fields", n, track.path)
+    if len(fraction) != n:
         message = (f"attach_exposure_props: the clip has {n} frames but the exposure track of {track.path!r} has "
-                   f"{len(track)}; trim the clip or the track so that they match")
+                   f"{len(track)}; trim the clip or the track so that they match (a double-rate deinterlaced clip "
+                   "must have exactly twice the frames at twice the rate)")
         if strict:
             raise ExposureInputError(message + " (or pass strict=False to pad with unknown exposure)")
         log.warning("%s; padding/dropping because strict=False", message)
@@ -77,3 +87,32 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
         return out
 
     return clip.std.ModifyFrame(clips=clip, selector=set_props)
+
+
+def _is_double_rate(clip: vs.VideoNode, track: ExposureTrack) -> bool:
+    """True when the clip's frame rate is twice the track's (within 1 %)."""
+    if not (clip.fps_num and clip.fps_den):
+        return False
+    intervals = track.interval[np.isfinite(track.interval)]
+    if intervals.size == 0:
+        return False
+    track_fps = 1.0 / float(np.median(intervals))
+    return abs(clip.fps_num / clip.fps_den - 2.0 * track_fps) <= 0.01 * 2.0 * track_fps
+
+
+def _per_field(track: ExposureTrack) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """[2N] fraction of the field interval, [2N] seconds and sources: each source frame's values twice. A
+    fraction above 1 (beyond :data:`~.units.DUTY_TOLERANCE`: an exposure longer than a field, impossible for
+    interlaced capture) becomes unknown."""
+    seconds = np.repeat(track.seconds, 2)
+    fraction = seconds / np.repeat(track.interval / 2.0, 2)
+    source = [s for s in track.source for _ in range(2)]
+    too_long = fraction > 1.0 + DUTY_TOLERANCE
+    if np.any(too_long):
+        first = int(np.flatnonzero(too_long)[0])
+        log.warning("attach_exposure_props: %d field(s) would be exposed longer than a field interval (first: "
+                    "output frame %d, %.6g s); not interlaced capture? Their exposure is left to the model",
+                    int(too_long.sum()), first, seconds[first])
+        source = ["none" if bad else s for s, bad in zip(source, too_long)]
+    fraction = np.where(too_long, np.nan, np.minimum(fraction, 1.0))
+    return fraction, seconds, source
