@@ -163,9 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     out = args.out
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        print(f"preview_data: {out} exists and is not empty; pass -y to replace it", file=sys.stderr)
-        return 2
+    if out.exists() and any(out.iterdir()):
+        if not args.overwrite:
+            print(f"preview_data: {out} exists and is not empty; pass -y to replace it", file=sys.stderr)
+            return 2
+        if not (out / "contact_sheet.png").is_file():   # -y replaces an earlier preview, never any other folder
+            print(f"preview_data: {out} is not an earlier preview (no contact_sheet.png), so -y does not replace it; "
+                  "choose a new --out folder", file=sys.stderr)
+            return 2
     torch.manual_seed(args.seed)
     try:
         clips = _clips(args)

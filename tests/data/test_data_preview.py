@@ -39,3 +39,9 @@ def test_preview_writes_sheet_frames_and_video(tmp_path, capsys):
     assert "pass -y" in capsys.readouterr().err
     assert _run("--out", out, "--scenes", "1", "--frames", "2", "--lr-size", "8", "-y") == 0
     assert np.asarray(Image.open(out / "clip_00" / "sharp_000.png")).shape == (32, 32, 3)
+    # -y replaces an earlier preview only, never another folder (say --out . by mistake)
+    other = tmp_path / "my_project"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    assert _run("--out", other, "--scenes", "1", "--frames", "2", "--lr-size", "8", "-y") == 2
+    assert "is not an earlier preview" in capsys.readouterr().err and (other / "notes.txt").read_text() == "keep me"
