@@ -69,3 +69,9 @@ def test_manifests_licences_and_no_overwrite(roots, tmp_path) -> None:
                            "--root", str(original)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "pass overwrite=True (or -y)" in proc.stderr
     assert not list(bundle.parent.glob("*.partial"))
+    other = tmp_path / "my_project"                  # overwrite replaces a bundle, never any other folder
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="is not an earlier bundle"):
+        pack_sources(other, root=original, overwrite=True)
+    assert (other / "notes.txt").read_text() == "keep me"

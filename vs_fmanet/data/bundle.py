@@ -60,11 +60,15 @@ def pack_sources(dest: str | os.PathLike, *, root: str | os.PathLike | None = No
 
     ``root``: where the Debian sources are (default :func:`.sources.source_root`); PyPI sources come from the
     installed packages (or from ``root`` when it is itself a bundle). Raises FileExistsError if ``dest`` exists
-    and not ``overwrite``; ValueError if no image is found.
+    and not ``overwrite``, or exists and is not an earlier bundle (overwrite never deletes another folder);
+    ValueError if no image is found.
     """
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise FileExistsError(f"pack_sources: {dest} already exists; pass overwrite=True (or -y) to replace it")
+    if dest.exists() and not _is_bundle(dest):
+        raise FileExistsError(f"pack_sources: {dest} is not an earlier bundle (a folder whose sub-folders each hold "
+                              f"{MANIFEST_NAME}), so overwrite does not replace it; choose a new destination")
     if not 1 <= photo_quality <= 100:
         raise ValueError(f"pack_sources: photo_quality={photo_quality} must be in 1..100")
     base = Path(root) if root is not None else source_root()
@@ -99,3 +103,11 @@ def pack_sources(dest: str | os.PathLike, *, root: str | os.PathLike | None = No
     for image in images:
         per_source[image.source] = per_source.get(image.source, 0) + 1
     return {"images": counts, "bytes": total, "sources": per_source}
+
+
+def _is_bundle(folder: Path) -> bool:
+    """True for an empty folder or one whose visible entries are all package folders with a manifest."""
+    if not folder.is_dir():
+        return False
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    return all(p.is_dir() and (p / MANIFEST_NAME).is_file() for p in entries)
