@@ -28,7 +28,7 @@ import numpy as np
 from .errors import ExposureFormatError
 from .track import SampleSeries
 from .units import apex_to_seconds
-from .xmp import read_xmp
+from .xmp import embedded_xmp, read_xmp
 
 __all__ = ["StillMetadata", "read_still_metadata", "series_from_stills", "timecode_to_frame", "sequence_frame_times"]
 
@@ -71,9 +71,10 @@ def read_still_metadata(path: Path) -> StillMetadata:
     """Read the exposure and timing tags of one still; never raises for unreadable files (sets ``error``)."""
     meta = StillMetadata(Path(path))
     tags: dict[int, Any] | None = None
+    xmp_packet: bytes | None = None
     errors = []
     try:
-        tags = _pillow_tags(meta.path)
+        tags, xmp_packet = _pillow_tags(meta.path)
         meta.reader = "pillow"
     except Exception as exc:  # noqa: BLE001 -- Pillow raises many types for non-images; ExifRead gets a try
         errors.append(f"Pillow: {type(exc).__name__}: {exc}")
@@ -99,14 +100,15 @@ def read_still_metadata(path: Path) -> StillMetadata:
         meta.timecode = bytes(int(b) & 0xFF for b in timecode)[:8]
     meta.capture_time, meta.has_subsec = _capture_time(tags)
     if meta.exposure is None or meta.capture_time is None:
-        _fill_from_xmp(meta)
+        _fill_from_xmp(meta, xmp_packet)
     return meta
 
 
-def _fill_from_xmp(meta: StillMetadata) -> None:
-    """Exposure and capture time that EXIF lacked, from the still's XMP (embedded, else its sidecar)."""
+def _fill_from_xmp(meta: StillMetadata, packet: bytes | None) -> None:
+    """Exposure and capture time that EXIF lacked, from the still's XMP (the embedded ``packet``, else its
+    sidecar)."""
     try:
-        found = read_xmp(meta.path)
+        found = read_xmp(meta.path, packet)
     except (ExposureFormatError, OSError) as exc:
         meta.xmp_error = str(exc)
         return
@@ -215,7 +217,8 @@ def register_heif() -> None:
         _heif_registered = True
 
 
-def _pillow_tags(path: Path) -> dict[int, Any]:
+def _pillow_tags(path: Path) -> tuple[dict[int, Any], bytes | None]:
+    """EXIF tags by number (the Exif sub-IFD merged in) and the embedded XMP packet, from one open."""
     from PIL import Image
 
     register_heif()
@@ -223,10 +226,11 @@ def _pillow_tags(path: Path) -> dict[int, Any]:
         exif = image.getexif()
         tags: dict[int, Any] = dict(exif.items())
         sub = exif.get_ifd(TAG_EXIF_IFD)
+        xmp_packet = embedded_xmp(image)
     tags.pop(TAG_EXIF_IFD, None)
     for key, value in sub.items():
         tags[key] = value  # the Exif sub-IFD wins over IFD0 duplicates
-    return tags
+    return tags, xmp_packet
 
 
 def _exifread_tags(path: Path) -> dict[int, Any]:

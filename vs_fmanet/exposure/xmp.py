@@ -21,6 +21,7 @@ from functools import lru_cache
 from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from .errors import ExposureFormatError
 from .units import apex_to_seconds, parse_rational
@@ -66,14 +67,11 @@ def _xmp_files(folder: str, mtime_ns: int) -> dict[str, Path]:
     return {p.name.lower(): p for p in Path(folder).iterdir() if p.suffix.lower() == ".xmp"}
 
 
-def embedded_xmp(image: Path) -> bytes | None:
-    """The XMP packet embedded in ``image`` (any format Pillow opens), or None."""
-    from PIL import Image
-
-    with Image.open(image) as opened:
-        packet = opened.info.get("xmp")
-        if packet is None and hasattr(opened, "tag_v2"):
-            packet = opened.tag_v2.get(TIFF_XMP_TAG)
+def embedded_xmp(opened: Any) -> bytes | None:
+    """The XMP packet embedded in an image Pillow has open (``info["xmp"]``, or TIFF tag 700), or None."""
+    packet = opened.info.get("xmp")
+    if packet is None and hasattr(opened, "tag_v2"):
+        packet = opened.tag_v2.get(TIFF_XMP_TAG)
     if isinstance(packet, str):
         return packet.encode("utf-8")
     return bytes(packet) if packet else None
@@ -114,15 +112,11 @@ def parse_xmp(data: bytes, *, where: str = "XMP") -> XmpExposure:
     return out
 
 
-def read_xmp(image: Path) -> XmpExposure | None:
-    """XMP of ``image``: the embedded packet when it has an exposure, else the sidecar's; None when neither
-    exists. Raises :class:`ExposureFormatError` for a malformed sidecar, or a malformed embedded packet
-    without a sidecar to fall back on."""
-    packet = None
-    try:
-        packet = embedded_xmp(image)
-    except (OSError, ValueError, SyntaxError):   # Pillow's errors for files it cannot open
-        pass
+def read_xmp(image: Path, packet: bytes | None) -> XmpExposure | None:
+    """XMP of ``image``: its embedded ``packet`` (from :func:`embedded_xmp`, read while the image was open for
+    its EXIF) when that has an exposure, else the sidecar's; None when neither exists. Raises
+    :class:`ExposureFormatError` for a malformed sidecar, or a malformed embedded packet without a sidecar to fall
+    back on."""
     result, embedded_error = None, None
     if packet:
         try:
