@@ -120,13 +120,13 @@ def test_scan_gives_up_on_streams_without_the_uuid():
     scan = SeiScan(fx.MDPM_UUID, None, give_up_after=5)
     for pts in range(5):
         assert scan.looking
-        scan.feed(pts, 1, b"\x00\x00\x01\x65\x88")
+        scan.feed(pts, b"\x00\x00\x01\x65\x88")
     assert not scan.looking and scan.found == []
     found = SeiScan(fx.MDPM_UUID, None, give_up_after=5)
-    found.feed(0, 1, fx.sei_nal(fx.mdpm_block())[1:] + b"\x00\x00\x01\x65\x88")
-    assert [pts for pts, _d, _u in found.found] == [0]
+    found.feed(0, fx.sei_nal(fx.mdpm_block())[1:] + b"\x00\x00\x01\x65\x88")
+    assert [pts for pts, _unit in found.found] == [0]
     for pts in range(1, 10):
-        found.feed(pts, 1, b"\x00\x00\x01\x65\x88")
+        found.feed(pts, b"\x00\x00\x01\x65\x88")
     assert found.looking                                    # once found, every access unit is looked at
 
 

@@ -66,7 +66,8 @@ class ContainerScan:
     video_tags: dict[str, str]
     streams: list[StreamPackets]
     warnings: list[str] = field(default_factory=list)
-    mdpm: list[TimedPacket] = field(default_factory=list)   # SEI NAL units with MDPM, by presentation time
+    # SEI NAL units with MDPM by presentation time; duration NaN: a block holds until the next (see .mdpm)
+    mdpm: list[TimedPacket] = field(default_factory=list)
 
 
 def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) -> ContainerScan:
@@ -127,7 +128,7 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
                         if read_frame_times:
                             video_pts.append(int(pts))
                         if sei is not None and sei.looking:
-                            sei.feed(int(pts), packet.duration, bytes(packet))
+                            sei.feed(int(pts), bytes(packet))
                         elif not read_frame_times and not streams:
                             break   # the video packets were read only for MDPM, and this stream has none
                     elif packet.stream.index in by_index:
@@ -156,13 +157,13 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
 def _timed_sei(sei: SeiScan, video: av.video.stream.VideoStream, origin: float, warnings: list[str], path: str
                ) -> list[TimedPacket]:
     """The collected SEI NAL units as packets on the video timeline, sorted by presentation time (demux order
-    is decode order, which B-frames reorder)."""
+    is decode order, which B-frames reorder), with no duration: a camera-metadata block describes the camera
+    until the next one (per frame, or once per group of pictures)."""
     if sei.unreadable:
         warnings.append(f"{path}: {sei.unreadable} H.264 access units with camera metadata could not be split into "
                         "NAL units (truncated packets); those frames get no MDPM exposure")
     tb = video.time_base or Fraction(1, 90000)
-    timed = [TimedPacket(float(pts * tb) - origin, float(duration * tb) if duration else math.nan, unit)
-             for pts, duration, unit in sei.found]
+    timed = [TimedPacket(float(pts * tb) - origin, math.nan, unit) for pts, unit in sei.found]
     return sorted(timed, key=lambda p: p.start)
 
 

@@ -117,7 +117,7 @@ class SeiScan:
         self.uuid = uuid
         self.length_size = length_size
         self.give_up_after = GIVE_UP_AFTER if give_up_after is None else give_up_after
-        self.found: list[tuple[int, int | None, bytes]] = []    # (pts, duration, SEI NAL unit) in stream ticks
+        self.found: list[tuple[int, bytes]] = []    # (pts in stream ticks, SEI NAL unit)
         self.unreadable = 0
         self.seen = 0
 
@@ -126,7 +126,7 @@ class SeiScan:
         """True while packets should still be fed."""
         return bool(self.found) or self.seen < self.give_up_after
 
-    def feed(self, pts: int, duration: int | None, packet: bytes) -> None:
+    def feed(self, pts: int, packet: bytes) -> None:
         """Look at one access unit presented at ``pts`` (stream time-base ticks)."""
         self.seen += 1
         if self.uuid not in packet:     # the UUID holds no 00 00 pair, so it appears unescaped in the NAL unit
@@ -134,7 +134,7 @@ class SeiScan:
         try:
             for unit in nal_units(packet, self.length_size):
                 if unit[0] & 0x1F == NAL_SEI and self.uuid in unit:
-                    self.found.append((pts, duration, unit))
+                    self.found.append((pts, unit))
                     return
         except ExposureFormatError:
             self.unreadable += 1

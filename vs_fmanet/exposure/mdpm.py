@@ -19,8 +19,6 @@ back), not against camera files.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import struct
 
 from .container import TimedPacket
@@ -84,8 +82,8 @@ def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
                                               warnings, "skipped"):
         if seconds is None:
             without += 1
-        else:   # a block describes the camera until the next one (per frame, or once per group of pictures)
-            samples.add(dataclasses.replace(packet, duration=math.nan), seconds)
+        else:   # the packets carry no duration: a block holds until the next one
+            samples.add(packet, seconds)
     if without and not samples.values:
         warnings.append(f"MDPM ({label}): {without} camera-metadata blocks carry no ExposureTime (0xA0) entry; the "
                         "exposure is estimated (Canon's 0x7F shutter word is not read: its scale is unverified)")
