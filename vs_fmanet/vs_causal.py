@@ -31,7 +31,7 @@ import numpy as np
 import vapoursynth as vs
 
 from .engine import Engine
-from .vs_plugin import FUNC, SOURCE_PROP, _flag, _padded, _Renderer, _to_array
+from .vs_plugin import FUNC, SOURCE_PROP, _flag, copyable_props, _padded, _Renderer, _to_array
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class _CausalRenderer(_Renderer):
     # ------------------------------------------------------------------ callback
     def render(self, n: int, f: list[vs.VideoFrame]) -> vs.VideoFrame:
         """ModifyFrame callback for output frame n: f[j] = source frame n - reorder + j (clamped at the ends)."""
+        if isinstance(f, vs.VideoFrame):   # ModifyFrame hands a single frame, not a list, when there is one input
+            f = [f]
         first = n - self.reorder
         frames = {first + j: fr for j, fr in enumerate(f) if 0 <= first + j < self.num_frames}
         with self.lock:
@@ -125,7 +127,7 @@ class _CausalRenderer(_Renderer):
             exposure, source = self._exposure_of(fr, i)
             if cut:
                 self.state_start = i
-            self.meta[i] = (dict(fr.props), source, self.state_start)
+            self.meta[i] = (copyable_props(fr.props), source, self.state_start)
             outputs = self.stream.push(_to_array(fr), exposure, cut)
             self.next_push += 1
             if i == self.num_frames - 1:

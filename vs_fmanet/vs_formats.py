@@ -26,6 +26,8 @@ import vapoursynth as vs
 FUNC = "fmanet"
 
 UNSPECIFIED_MATRIX = 2
+#: H.273 matrix codes zimg converts from (0 = RGB and 2 = unspecified are refused on their own)
+KNOWN_MATRICES = frozenset({1, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14})
 CHROMA_LOCATIONS = ("left", "center", "top_left", "top", "bottom_left", "bottom")   # _ChromaLocation 0..5
 
 _MATRIX_HINT = ("tag it, e.g. clip = core.std.SetFrameProps(clip, _Matrix=1) (1 = BT.709, 6 = BT.601 / 170m, "
@@ -49,38 +51,57 @@ def _unchanged(clip: vs.VideoNode) -> vs.VideoNode:
     return clip
 
 
-def _yuv_tags(clip: vs.VideoNode) -> dict:
-    """Matrix, range and chroma location of frame 0 of a YUV clip, as resize arguments for the way back."""
-    props = clip.get_frame(0).props
-
+def _yuv_tags(props: vs.FrameProps, index: int, format_name: str) -> dict:
+    """Matrix, range and chroma location of one frame of a YUV clip, as resize arguments; raises ``vs.Error`` naming
+    the frame and the fix for a missing or impossible tag (zimg would fail with "no path between colorspaces")."""
     def integer_prop(key: str) -> int | None:
         value = props.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise vs.Error(f"{FUNC}: frame 0 has {key}={value!r} ({type(value).__name__}); it must be an integer as "
-                           f"VapourSynth defines it; fix it with core.std.SetFrameProps(clip, {key}=...) or remove it "
-                           f"with core.std.RemoveFrameProps(clip, '{key}')")
+            raise vs.Error(f"{FUNC}: frame {index} has {key}={value!r} ({type(value).__name__}); it must be an integer "
+                           f"as VapourSynth defines it; fix it with core.std.SetFrameProps(clip, {key}=...) or remove "
+                           f"it with core.std.RemoveFrameProps(clip, '{key}')")
         return value
 
     matrix = integer_prop("_Matrix")
     if matrix is None or matrix == UNSPECIFIED_MATRIX:
         state = "has no _Matrix frame prop" if matrix is None else "has _Matrix=2 (unspecified)"
-        raise vs.Error(f"{FUNC}: the {clip.format.name} clip {state}, so its colours cannot be converted to RGB "
-                       f"without guessing; {_MATRIX_HINT}")
+        raise vs.Error(f"{FUNC}: frame {index} of the {format_name} clip {state}, so its colours cannot be converted "
+                       f"to RGB without guessing; {_MATRIX_HINT}")
     if matrix == 0:
-        raise vs.Error(f"{FUNC}: the {clip.format.name} clip has _Matrix=0 (RGB), which a YUV clip cannot have; fix "
-                       f"the prop: {_MATRIX_HINT}")
+        raise vs.Error(f"{FUNC}: frame {index} of the {format_name} clip has _Matrix=0 (RGB), which a YUV clip cannot "
+                       f"have; fix the prop: {_MATRIX_HINT}")
+    if matrix not in KNOWN_MATRICES:
+        raise vs.Error(f"{FUNC}: frame {index} of the {format_name} clip has _Matrix={matrix}, which is not a matrix "
+                       f"coefficient code of ITU-T H.273; {_MATRIX_HINT}")
     if "_Range" in props:
-        full = integer_prop("_Range") == 1           # _Range: 1 = full, 0 = limited (zimg / H.273 convention)
+        code = integer_prop("_Range")                # _Range: 1 = full, 0 = limited (zimg / H.273 convention)
+        full = code == 1
     elif "_ColorRange" in props:
-        full = integer_prop("_ColorRange") == 0      # VapourSynth < R81: 0 = full, 1 = limited
+        code = integer_prop("_ColorRange")           # VapourSynth < R81: 0 = full, 1 = limited
+        full = code == 0
     else:
-        full = False                                 # zimg's default for YUV
+        code, full = 0, False                        # zimg's default for YUV
+    if code not in (0, 1):
+        raise vs.Error(f"{FUNC}: frame {index} has a colour range prop of {code}; it must be 0 or 1; fix it with "
+                       "core.std.SetFrameProps(clip, _Range=0) (0 = limited, 1 = full)")
     location = integer_prop("_ChromaLocation") or 0
     if not 0 <= location < len(CHROMA_LOCATIONS):
-        raise vs.Error(f"{FUNC}: frame 0 has _ChromaLocation={location}; it must be 0..5 (0 = left, 2 = top_left); "
-                       "fix it with core.std.SetFrameProps(clip, _ChromaLocation=0)")
+        raise vs.Error(f"{FUNC}: frame {index} has _ChromaLocation={location}; it must be 0..5 (0 = left, "
+                       "2 = top_left); fix it with core.std.SetFrameProps(clip, _ChromaLocation=0)")
     return {"matrix": matrix, "range_s": "full" if full else "limited",
             "chromaloc_s": CHROMA_LOCATIONS[location]}
+
+
+def _checked_yuv(clip: vs.VideoNode) -> vs.VideoNode:
+    """``clip`` with each frame's colour tags checked as it is rendered (frame 0 is checked at build time): a later
+    frame with a missing or bad tag fails with :func:`_yuv_tags`' message instead of a bare zimg error."""
+    name = clip.format.name
+
+    def check(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+        _yuv_tags(f.props, n, name)
+        return f
+
+    return vs.core.std.ModifyFrame(clip, clip, check)
 
 
 def _grey_back(fmt: vs.VideoFormat) -> Callable[[vs.VideoNode], vs.VideoNode]:
@@ -95,7 +116,8 @@ def _grey_back(fmt: vs.VideoFormat) -> Callable[[vs.VideoNode], vs.VideoNode]:
 def model_input(clip: vs.VideoNode) -> ModelInput:
     """Convert a constant-format clip to what the network reads (RGBS, or RGBH as is); see the module docstring.
 
-    Raises vapoursynth.Error for a YUV clip without a usable ``_Matrix`` prop on frame 0.
+    Raises vapoursynth.Error for a YUV clip without a usable ``_Matrix`` prop on frame 0 (at build time) or on a
+    later frame (when that frame is rendered).
     """
     core = vs.core
     fmt = clip.format
@@ -109,7 +131,7 @@ def model_input(clip: vs.VideoNode) -> ModelInput:
         grey = clip if (is_float and fmt.bits_per_sample == 32) else core.resize.Point(clip, format=vs.GRAYS)
         return ModelInput(core.std.ShufflePlanes([grey] * 3, [0, 0, 0], vs.RGB), fmt, _grey_back(fmt))
     if family == vs.YUV:
-        tags = _yuv_tags(clip)
-        return ModelInput(core.resize.Bicubic(clip, format=vs.RGBS), fmt,
+        tags = _yuv_tags(clip.get_frame(0).props, 0, fmt.name)
+        return ModelInput(core.resize.Bicubic(_checked_yuv(clip), format=vs.RGBS), fmt,
                           lambda rgb: core.resize.Bicubic(rgb, format=fmt.id, **tags))
     raise vs.Error(f"{FUNC}: clips of format {fmt.name} are not supported; use RGB, YUV or GRAY")

@@ -25,7 +25,8 @@ How frames flow (all windows, tiles, devices and precision live in :mod:`vs_fman
 * Props: every source prop is copied to the output frame; added are ``FMANetModel`` (weights name),
   ``FMANetScale``, ``FMANetWindow`` ([first, last] source frames that fed the frame), ``FMANetExposureSource``
   (where the exposure came from: "argument", "estimated", or for the prop the metadata source recorded by
-  ``vs_fmanet.exposure.attach_exposure_props`` such as "gpmf" or "exif", else "prop"), ``FMANetPrecision``
+  ``vs_fmanet.exposure.attach_exposure_props`` such as "gpmf" or "exif", else "prop"; "ignored" for a model that
+  does not read exposure, FMA-Net v1), ``FMANetPrecision``
   ("fp32" when the NaN guard recomputed the window) and ``FMANetStrength`` (the ``strength`` used, 0..1).
 
 Nothing is printed to stdout (it would corrupt ``vspipe -c y4m ... -``); warnings go to stderr via ``logging``,
@@ -38,7 +39,7 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import vapoursynth as vs
@@ -106,7 +107,10 @@ def _scene_clip(clip: vs.VideoNode, scene_change: bool | str) -> vs.VideoNode:
         if not hasattr(core, "scd"):
             raise vs.Error(f"{FUNC}: scene_change='detect' needs the scd plugin: pip install vapoursynth-scenechange "
                            "(or run core.scd.Detect yourself and pass scene_change=True)")
-        grey = core.resize.Bilinear(clip, format=vs.GRAY8, matrix_s="709")
+        # the clip is the network's RGB input; GRAY sources converted to RGB (and some RGB clips) still carry a YUV
+        # _Matrix prop, which zimg refuses on RGB input (the prop wins over matrix_in), so it is removed for detection
+        rgb = core.std.RemoveFrameProps(clip, "_Matrix")
+        grey = core.resize.Bilinear(rgb, format=vs.GRAY8, matrix_s="709")
         return core.std.CopyFrameProps(clip, core.scd.Detect(grey), props=list(SCENE_PROPS))
     if scene_change is True or scene_change is False:
         return clip
@@ -135,6 +139,30 @@ def _flag(frame: vs.VideoFrame, key: str, index: int) -> bool:
     return value == 1
 
 
+def copyable_props(props: Mapping) -> dict:
+    """The source frame's props that belong on the restored (larger) frame: all but frame-valued ones.
+
+    A frame-valued prop such as ``_Alpha`` has the source size, so it is left out here; :func:`fmanet` attaches an
+    upscaled ``_Alpha`` to the whole clip. Function-valued props (which C plugins can set) cannot be stored from
+    Python, so they are left out too.
+    """
+    def storable(value: object) -> bool:
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        return not any(isinstance(v, (vs.VideoFrame, vs.AudioFrame)) or callable(v) for v in items)
+
+    return {key: value for key, value in props.items() if storable(value)}
+
+
+def _with_scaled_alpha(out: vs.VideoNode, clip: vs.VideoNode) -> vs.VideoNode:
+    """``out`` with the source's ``_Alpha`` frame prop (if frame 0 has one) upscaled to ``out``'s size (bicubic)."""
+    alpha = clip.get_frame(0).props.get("_Alpha")
+    if not isinstance(alpha, vs.VideoFrame):
+        return out
+    core = vs.core
+    scaled = core.resize.Bicubic(core.std.PropToClip(clip, "_Alpha"), width=out.width, height=out.height)
+    return core.std.ClipToProp(out, scaled, "_Alpha")
+
+
 def _to_array(frame: vs.VideoFrame) -> np.ndarray:
     """RGB frame -> [H, W, 3] float32 (planes may be strided views; RGBH is widened)."""
     return np.stack([np.asarray(frame[p]) for p in range(3)], axis=-1).astype(np.float32, copy=False)
@@ -155,6 +183,12 @@ class _Renderer:
         self.core = vs.core
 
     def _exposure_of(self, frame: vs.VideoFrame, index: int) -> tuple[float, str]:
+        """(fraction or NaN, where it came from) for source frame ``index``: the FMANetExposureSource prop's value."""
+        r, source = self._exposure_from(frame, index)
+        # FMA-Net v1 reads no exposure (the engine logs that once when a value is given)
+        return r, (source if self.engine.exposure_aware else "ignored")
+
+    def _exposure_from(self, frame: vs.VideoFrame, index: int) -> tuple[float, str]:
         if self.exposure is not None and not math.isnan(self.exposure[index]):
             return float(self.exposure[index]), "argument"
         value = frame.props.get(self.exposure_prop) if self.exposure_prop else None
@@ -204,7 +238,7 @@ class _Renderer:
                 fout = self.core.create_video_frame(self.format, s * self.width, s * self.height)
                 for p in range(3):
                     np.copyto(np.asarray(fout[p]), out[j, :, :, p], casting="unsafe")
-                fout.props.update(frames[i].props)
+                fout.props.update(copyable_props(frames[i].props))
                 fout.props["FMANetModel"] = eng.model_name
                 fout.props["FMANetScale"] = s
                 fout.props["FMANetWindow"] = [piece.context_start, piece.context_stop - 1]
@@ -253,7 +287,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     Raises:
         vapoursynth.Error: at build time for unsupported clips or arguments; at render time naming the frame.
     """
-    adapted = model_input(_check_clip(clip))
+    source = _check_clip(clip)
+    adapted = model_input(source)
     clip = adapted.clip
     if mode not in (None, "window", "causal"):
         raise vs.Error(f"{FUNC}: mode={mode!r} must be 'window' (bidirectional, any frame order), 'causal' (low "
@@ -289,8 +324,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     if mode == "causal":
         from .vs_causal import causal_clip
 
-        return adapted.restore_format(causal_clip(engine, clip, src, exp, exposure_prop, scene_change is not False,
-                                                  reorder, out_of_order))
+        return _with_scaled_alpha(adapted.restore_format(causal_clip(
+            engine, clip, src, exp, exposure_prop, scene_change is not False, reorder, out_of_order)), source)
     core = vs.core
     win, ov, s = engine.window, engine.overlap, engine.scale
     num = clip.num_frames
@@ -314,4 +349,4 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     def pick(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         return f.props[f"{OUT_KEY}{n % win}"]
 
-    return adapted.restore_format(core.std.ModifyFrame(blank, spread, pick))
+    return _with_scaled_alpha(adapted.restore_format(core.std.ModifyFrame(blank, spread, pick)), source)

@@ -108,3 +108,9 @@ def test_strength_reaches_the_causal_stream_and_each_frame(frames, clip):
     rendered = list(out.frames())
     assert np.array_equal(to_array(out, rendered), expected)
     assert {f.props["FMANetStrength"] for f in rendered} == {0.25}
+
+
+def test_reorder_zero_without_look_ahead_serves_frames_in_order(clip, reference):
+    """One input clip (reorder=0, k=0): ModifyFrame hands the callback a frame instead of a list."""
+    out = vs_fmanet.fmanet(clip, mode="causal", preset="causal-tiny", reorder=0, **ARGS)
+    assert np.array_equal(to_array(out), reference["causal-tiny"])

@@ -105,6 +105,9 @@ def test_module_level_restore_matches_engine(engine, clip):
     (np.zeros((3, 8, 8, 3), np.float32), [0.5, 0.01, 20.0], None, "exposure of frame 2 is 20.0.*seconds \\* fps"),
     (np.zeros((3, 8, 8, 3), np.float32), [0.5, 0.0, 0.5], None, "exposure of frame 1 is 0.0"),
     (np.zeros((3, 8, 8, 3), np.float32), None, [5], "scene cut at frame 5 is beyond the last frame"),
+    (np.zeros((3, 8, 8, 3), np.float32), True, None, "exposure of frame 0 is True, a bool"),
+    (np.zeros((3, 8, 8, 3), np.float32), [0.5, False, 0.5], None, "exposure of frame 1 is False, a bool"),
+    (np.zeros((3, 8, 8, 3), np.float32), None, 2, r"scene_cuts=2 is not a list of frame indices.*\[2\]"),
 ])
 def test_bad_inputs_name_the_problem(engine, frames, exposure, cuts, message):
     with pytest.raises(ValueError, match=message):

@@ -151,3 +151,53 @@ def test_a_colour_prop_of_the_wrong_type_names_the_prop():
     src = core.std.SetFrameProps(src, _ChromaLocation="left")
     with pytest.raises(vs.Error, match=r"^fmanet: frame 0 has _ChromaLocation='left' \(str\); it must be an integer"):
         vs_fmanet.fmanet(src, **SETTINGS)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"remove": "_Matrix"}, "frame 4 of the YUV420P8 clip has no _Matrix frame prop"),
+    ({"_Matrix": 99}, "frame 4 of the YUV420P8 clip has _Matrix=99, which is not a matrix coefficient code"),
+    ({"_Range": 5}, "frame 4 has a colour range prop of 5; it must be 0 or 1"),
+])
+def test_a_later_frame_with_a_bad_colour_tag_is_named_at_render_time(change, message):
+    """Frame 0 is checked when the clip is built; a later frame (a spliced clip) fails with the same message, naming
+    that frame, instead of zimg's "no path between colorspaces"."""
+    src = core.resize.Bicubic(clip_from_array(smooth_frames(6)), format=vs.YUV420P8, matrix_s="709")
+    bad = (core.std.RemoveFrameProps(src[4], change["remove"]) if "remove" in change
+           else core.std.SetFrameProps(src[4], **change))
+    out = vs_fmanet.fmanet(src[:4] + bad + src[5], **SETTINGS)
+    assert out.get_frame(0).props["_Matrix"] == 1        # frame 0's window (window 2, overlap 1) stops at frame 2
+    with pytest.raises(vs.Error, match=f"fmanet: {message}"):
+        out.get_frame(4)
+
+
+def test_scene_detection_works_on_grey_clips_that_carry_a_yuv_matrix():
+    """A luma clip cut out of YUV keeps _Matrix=1; converted to RGB for the network it must not reach zimg's RGB ->
+    GRAY conversion with that matrix (error 1026)."""
+    yuv = core.resize.Bicubic(clip_from_array(smooth_frames(4)), format=vs.YUV420P8, matrix_s="709")
+    luma = core.std.ShufflePlanes(yuv, 0, vs.GRAY)
+    out = vs_fmanet.fmanet(luma, **SETTINGS, scene_change="detect")
+    frame = out.get_frame(1)
+    assert (out.format.id, frame.props["_Matrix"], frame.props["_SceneChangePrev"]) == (vs.GRAY8, 1, 0)
+
+
+def test_alpha_is_upscaled_with_the_frame(pass_through):
+    rgb = clip_from_array(smooth_frames(3))
+    ramp = np.linspace(0.0, 1.0, 24, dtype=np.float32)[None, :].repeat(16, axis=0)
+    mask = core.std.ModifyFrame(core.std.BlankClip(format=vs.GRAYS, width=24, height=16, length=3), rgb,
+                                lambda n, f: _alpha_frame(f, ramp, n))
+    src = core.std.ClipToProp(rgb, mask, prop="_Alpha")
+    for out in (vs_fmanet.fmanet(src, **SETTINGS), vs_fmanet.fmanet(src, mode="causal", preset="causal-tiny",
+                                                                      weights="random", device="cpu")):
+        frame = out.get_frame(2)
+        alpha = frame.props["_Alpha"]
+        assert (alpha.width, alpha.height) == (96, 64)
+        expected = core.resize.Bicubic(mask, width=96, height=64).get_frame(2)
+        np.testing.assert_array_equal(np.asarray(alpha[0]), np.asarray(expected[0]))
+
+
+def _alpha_frame(template: vs.VideoFrame, ramp: np.ndarray, n: int) -> vs.VideoFrame:
+    """A GRAYS frame holding ``ramp`` shifted by n/10 (so each frame's alpha differs)."""
+    out = vs.core.create_video_frame(vs.core.get_video_format(vs.GRAYS), ramp.shape[1], ramp.shape[0])
+    np.copyto(np.asarray(out[0]), np.clip(ramp + n / 10, 0, 1))
+    return out
+

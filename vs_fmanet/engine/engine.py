@@ -30,7 +30,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
 from .ensemble import View, check_ensemble, views
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
-from .strength import check_strength, mix_with_upscale
+from .strength import check_strength, mix_upscale_on_host, mix_with_upscale
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
 from .weights import DEFAULT_SCALE, RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
@@ -82,7 +82,7 @@ class Engine:
         tile_overlap: overlap of neighbouring tiles in input pixels (blended); None = 16.
         compile: torch.compile mode ("default", "reduce-overhead", "max-autotune", ...), True = "default", None or
             "off" = eager (the default: compiling takes minutes per input shape; see :mod:`.accel`).
-        channels_last: run a channels-last copy of the network; None = device default (off).
+        channels_last: run a channels-last copy of the network; None = device default (on for the CPU, off for CUDA).
         pinned: CUDA only: pinned host memory and a separate copy stream for frames; None = on for CUDA.
         ensemble: views of each window (tile) averaged, 1, 2, 4 or 8 (flips, then transposes; see :mod:`.ensemble`):
             a little more quality for n times the compute; None = 1. Not for the causal model (its recurrent state
@@ -194,6 +194,11 @@ class Engine:
         return int(self._net.temporal_radius)
 
     @property
+    def exposure_aware(self) -> bool:
+        """Whether the network reads exposure at all (FMA-Net++ does; converted FMA-Net v1 weights do not)."""
+        return self._exposure_aware
+
+    @property
     def strength(self) -> float:
         """How much of the restoration is kept (0..1; see :mod:`.strength`)."""
         return self._strength
@@ -275,8 +280,9 @@ class Engine:
 
         Args:
             frames: iterable of [H, W, 3] float RGB frames in [0, 1].
-            exposure: iterable of fractions (NaN = unknown), one per frame, or None.
-            scene_starts: iterable of bools, True where a frame starts a new scene, or None.
+            exposure: iterable of fractions (NaN = unknown), one per frame, or None. It may be longer than the
+                frames (values past the last frame are not read), so an endless ``itertools.repeat(0.5)`` is fine.
+            scene_starts: iterable of bools, True where a frame starts a new scene, or None (may be longer, too).
 
         At most ``window + 2*overlap`` input frames are held (causal model: its look-ahead + 1, plus the recurrent
         state). The output equals :meth:`restore` bit for bit.
@@ -450,6 +456,7 @@ class Engine:
             if tile is None:
                 with clock("model"):
                     y, prec = self._forward(x, code, produced, label)
+                    y = mix_with_upscale(y, x[0, produced], self._strength, s)
                 used = "fp32" if prec != self._precision else used
                 with clock("download"):
                     return self._transfer.download(y.clamp_(0.0, 1.0)), used
@@ -463,24 +470,25 @@ class Engine:
                     y_host = self._transfer.to_host(y)
                 with clock("blend"):
                     blend.add(tl, y_host)
-            with clock("blend"):
-                return blend.result().permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
+            with clock("blend"):   # the strength mix after blending: the whole frame's bicubic upscale is its base
+                y = mix_upscale_on_host(blend.result(), x[0, produced], self._strength, s)
+                return y.permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
 
     def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str
                  ) -> tuple[torch.Tensor, str]:
         """Model on x [1, t, 3, h, w] -> produced frames [p, 3, s*h, s*w] float32, with the NaN guard; with
-        ``ensemble`` > 1 the mean over the views (each view guarded on its own); mixed with the bicubic upscale of
-        x by ``strength``. Returns the precision used (fp32 if any view needed the fallback)."""
+        ``ensemble`` > 1 the mean over the views (each view guarded on its own); not yet mixed by ``strength`` (the
+        caller does that, after blending tiles). Returns the precision used (fp32 if any view needed the fallback)."""
         first, *others = self._views
         total, used = self._forward_view(x, code, produced, label, first)
         if not others:
-            return mix_with_upscale(total, x[0, produced], self._strength, self._scale), used
+            return total, used
         total = total.clone()   # a compiled runner (CUDA graphs) may reuse its output buffer on the next call
         for view in others:
             y, prec = self._forward_view(x, code, produced, label, view)
             used = prec if prec != self._precision else used
             total.add_(y)
-        return mix_with_upscale(total.div_(len(self._views)), x[0, produced], self._strength, self._scale), used
+        return total.div_(len(self._views)), used
 
     def _forward_view(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str, view: View
                       ) -> tuple[torch.Tensor, str]:

@@ -54,6 +54,9 @@ def normalise_scene_starts(scene_starts: Iterable[int] | None, num_frames: int |
     """
     if scene_starts is None:
         return []
+    if isinstance(scene_starts, (str, bytes)) or not isinstance(scene_starts, Iterable):
+        raise ValueError(f"scene_cuts={scene_starts!r} is not a list of frame indices; pass the indices of the frames "
+                         f"that START a new scene, e.g. [{scene_starts!r}] or [120, 348]")
     out: set[int] = set()
     for value in scene_starts:
         if isinstance(value, bool) or not hasattr(value, "__index__"):

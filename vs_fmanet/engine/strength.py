@@ -4,7 +4,8 @@
 the baseline of every evaluation table, :func:`vs_fmanet.evaluation.baseline.bicubic_upscale`; the input itself at
 scale 1). 1 = the network's output (the default), 0 = the plain bicubic upscale, values in between a linear mix: the
 "recover original detail" control of restoration tools, for footage where the full restoration looks too processed.
-Applied on the device to each window (and tile) before the result is clamped to [0, 1].
+Applied on the device to each window before the result is clamped to [0, 1]; with tiles, after blending them, with the
+whole frame's upscale as the base (so strength 0 is exactly the bicubic upscale, tiled or not).
 """
 from __future__ import annotations
 
@@ -40,3 +41,11 @@ def mix_with_upscale(restored: torch.Tensor, lr: torch.Tensor, strength: float, 
     if strength == 1.0:
         return restored
     return torch.lerp(upscale_bicubic(lr, scale), restored, strength)
+
+
+def mix_upscale_on_host(restored: torch.Tensor, lr: torch.Tensor, strength: float, scale: int) -> torch.Tensor:
+    """:func:`mix_with_upscale` for a ``restored`` tensor on the host (blended tiles) and ``lr`` on any device; the
+    upscale is computed where ``lr`` is and brought over only when it is needed (strength < 1)."""
+    if strength == 1.0:
+        return restored
+    return torch.lerp(upscale_bicubic(lr, scale).cpu(), restored, strength)

@@ -180,10 +180,11 @@ def sequence_frame_times(stills: list[StillMetadata], fps: float | None) -> tupl
         if np.all(np.diff(arr) > 0):
             rel = arr - arr[0]
             notes.append("exif: no frame rate given; frame times come from DateTimeOriginal + SubSecTimeOriginal "
-                         f"(about {1.0 / float(np.median(np.diff(rel))):.3g} fps); pass fps= to override")
+                         f"(about {1.0 / float(np.median(np.diff(rel))):.3g} fps); pass fps= (--fps on the command "
+                         "line) to override")
             return rel, None, notes
-    notes.append("exif: no frame rate (pass fps=, or use CinemaDNG FrameRate / EXIF sub-second times); exposure "
-                 "seconds are known but fractions of the frame interval are not")
+    notes.append("exif: no frame rate (pass fps=, --fps on the command line, or use CinemaDNG FrameRate / EXIF "
+                 "sub-second times); exposure seconds are known but fractions of the frame interval are not")
     return np.full(n, np.nan), None, notes
 
 
