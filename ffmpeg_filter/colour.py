@@ -252,22 +252,37 @@ def parse_content_light(data: bytes) -> tuple[int, int]:
     return int(max_cll), int(max_fall)
 
 
+def side_data_of(frame: Any) -> dict[Any, bytes]:
+    """A decoded PyAV frame's side data as {``av.sidedata.sidedata.Type``: payload bytes}.
+
+    PyAV 19 iterates ``frame.side_data`` over the types (``side_data[type]`` is the entry); PyAV 14-18 iterate over
+    the entries themselves (each with ``.type``). Both are read here, so rotation and HDR10 metadata are found with
+    any PyAV the package accepts."""
+    container = frame.side_data
+    found: dict[Any, bytes] = {}
+    for item in container:
+        if hasattr(item, "type"):          # PyAV < 19: an entry
+            found[item.type] = bytes(item)
+        else:                              # PyAV >= 19: a type
+            found[item] = bytes(container[item])
+    return found
+
+
 def hdr_from_frame(frame: Any) -> tuple[HdrStaticMetadata | None, list[str]]:
     """HDR10 static metadata of a decoded PyAV frame, plus the names of dynamic-HDR side data found
     (HDR10+, Dolby Vision, HDR Vivid), which this tool cannot carry and reports as warnings."""
     from av.sidedata.sidedata import Type
 
-    side = frame.side_data
+    side = side_data_of(frame)
     primaries = white = lo = hi = None
     max_cll = max_fall = 0
     found = False
-    for key in side:
-        if key == Type.MASTERING_DISPLAY_METADATA:
-            primaries, white, lo, hi = parse_mastering_display(bytes(side[key]))
-            found = True
-        elif key == Type.CONTENT_LIGHT_LEVEL:
-            max_cll, max_fall = parse_content_light(bytes(side[key]))
-            found = True
+    if Type.MASTERING_DISPLAY_METADATA in side:
+        primaries, white, lo, hi = parse_mastering_display(side[Type.MASTERING_DISPLAY_METADATA])
+        found = True
+    if Type.CONTENT_LIGHT_LEVEL in side:
+        max_cll, max_fall = parse_content_light(side[Type.CONTENT_LIGHT_LEVEL])
+        found = True
     dynamic = [name for name, t in (("HDR10+", "DYNAMIC_HDR_PLUS"), ("Dolby Vision", "DOVI_METADATA"),
                                     ("Dolby Vision RPU", "DOVI_RPU_BUFFER"), ("HDR Vivid", "DYNAMIC_HDR_VIVID"))
                if getattr(Type, t, None) in set(side)]
@@ -309,12 +324,25 @@ def _format_shape(name: str) -> tuple[bool, int, tuple[int, int], bool] | None:
     return is_rgb, depth, chroma, any(c.is_alpha for c in fmt.components)
 
 
-def pick_pixel_format(source_pix_fmt: str, supported: tuple[str, ...] | None) -> str | None:
+def fits_subsampling(pix_fmt: str, width: int, height: int) -> bool:
+    """True when a ``width`` x ``height`` picture can be stored in ``pix_fmt`` (4:2:0 needs even sizes, 4:2:2 an
+    even width, 4:1:1 a width divisible by 4); unknown formats count as fitting."""
+    shape = _format_shape(pix_fmt)
+    if shape is None:
+        return True
+    chroma_w, chroma_h = shape[2]
+    return width % (64 // chroma_w) == 0 and height % (64 // chroma_h) == 0
+
+
+def pick_pixel_format(source_pix_fmt: str, supported: tuple[str, ...] | None,
+                      size: tuple[int, int] | None = None) -> str | None:
     """Choose the encoder pixel format closest to ``source_pix_fmt``: same family (YUV/RGB), same chroma
     subsampling, bit depth not below the source's (10-bit in gives 10-bit out), then the closest depth.
 
     ``supported`` is the encoder's list (see :func:`binary.encoder_pixel_formats`); None or empty returns
-    None (let ffmpeg negotiate). Gray and palette sources count as full-resolution YUV (4:4:4).
+    None (let ffmpeg negotiate). Gray and palette sources count as full-resolution YUV (4:4:4). ``size``: the
+    picture's (width, height); formats whose chroma subsampling does not divide it are skipped (an odd-sized
+    4:2:0 source then gets the closest format that can hold it, 4:4:4).
     """
     if not supported:
         return None
@@ -331,6 +359,8 @@ def pick_pixel_format(source_pix_fmt: str, supported: tuple[str, ...] | None) ->
             continue  # deprecated full-range aliases and semi-planar hardware layouts
         is_rgb, depth, chroma, has_alpha = shape
         if has_alpha or name.startswith(("gray", "pal", "ya", "monob")):
+            continue
+        if size is not None and not (size[0] % (64 // chroma[0]) == 0 and size[1] % (64 // chroma[1]) == 0):
             continue
         score = (
             0 if is_rgb == src_rgb else 1,

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .binary import encoder_pixel_formats, ffmpeg_major_version
-from .colour import is_rgb_pixel_format, merge_codec_params, pick_pixel_format, video_colour_for_rgb_source
+from .colour import (fits_subsampling, is_rgb_pixel_format, merge_codec_params, pick_pixel_format,
+                     video_colour_for_rgb_source)
 from .errors import UsageError
 from .probe import SourceInfo
 from .still_exif import creation_time_of
@@ -30,6 +31,9 @@ _TEXT_SUBS = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
 _MATROSKA = {".mkv", ".mka", ".mks", ".mk3d"}
 _MP4 = {".mp4", ".m4v", ".mov", ".3gp"}
 _WEBM = {".webm"}
+_WEBM_AUDIO = {"opus", "vorbis"}
+_VIDEO_ONLY_CONTAINERS = {"gif", "apng", "webp"}
+_CONSTANT_RATE_CONTAINERS = {"avi", "y4m", "h264", "264", "hevc", "h265", "265", "ivf"}
 _CODEC_FLAGS = ("-c:v", "-vcodec", "-codec:v", "-c:v:0", "-codec:v:0", "-c", "-codec")
 _PIXFMT_FLAGS = ("-pix_fmt", "-pix_fmt:v", "-pix_fmt:v:0")
 
@@ -110,11 +114,14 @@ def container_of(output: str, user_args: list[str]) -> str:
 
 def default_encoder(container: str, bit_depth: int, ffmpeg: str) -> tuple[str | None, list[str]]:
     """The encoder and rate settings used when the user names none: libx264 CRF 18 for 8-bit, libx265 CRF 18
-    (10/12-bit) above; VP9 for WebM; the image2 muxer's own choice for image sequences."""
+    (10/12-bit) above; VP9 for WebM; GIF with a palette made from the clip; the image2 muxer's own choice for image
+    sequences."""
     if container == "image2":
         return None, []
     if container == "webm":
         return "libvpx-vp9", ["-crf", "24", "-b:v", "0", "-row-mt", "1"]
+    if container == "gif":   # one palette for the clip, computed from its own frames (ffmpeg's documented recipe)
+        return "gif", ["-vf", "split[frames][again];[frames]palettegen[palette];[again][palette]paletteuse"]
     if bit_depth > 8 and encoder_pixel_formats(ffmpeg, "libx265") is not None:
         return "libx265", ["-crf", "18", "-preset", "medium"]
     return "libx264", ["-crf", "18", "-preset", "medium"]
@@ -142,6 +149,18 @@ def write_ffmetadata_chapters(chapters: list[dict[str, Any]], trim: Trim, path: 
     return count
 
 
+def audio_codec_for(container: str, source_codecs: list[str], requested: str) -> tuple[str, str | None]:
+    """The ``-c:a`` value for the output and a warning when it is not what was asked: WebM holds only Opus and
+    Vorbis, so other audio (the usual AAC) is encoded as Opus instead of failing the run; ``--audio-codec`` wins."""
+    if requested != "copy" or container != "webm":
+        return requested, None
+    other = sorted({c for c in source_codecs if c not in _WEBM_AUDIO})
+    if not other:
+        return "copy", None
+    return "libopus", (f"audio ({', '.join(other)}) cannot be copied into WebM; encoding it as Opus (choose the "
+                       "encoder with --audio-codec, or write .mkv to keep it untouched)")
+
+
 def _subtitle_action(codec: str, container: str) -> str | None:
     """Codec for one subtitle stream in the output container ("copy", a converter, or None = drop)."""
     if container == "matroska":
@@ -158,7 +177,7 @@ def _subtitle_action(codec: str, container: str) -> str | None:
 def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out_width: int, out_height: int,
                          user_args: list[str], trim: Trim | None, policy: StreamPolicy,
                          chapters_file: Path | None = None, trimmed_subtitles: dict[int, Path] | None = None,
-                         image_output: bool = False,
+                         image_output: bool = False, single_image: bool = False,
                          start_number: int | None = None, bitexact: bool = False,
                          loglevel: str = "warning") -> EncodeCommand:
     """Assemble the ffmpeg command that reads restored frames (NUT on stdin) and writes ``output_file``.
@@ -167,8 +186,8 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
     ``--enc``), appended verbatim after ours so they win. ``trim``: the cut (None = whole source).
     ``chapters_file``: a pre-written ffmetadata file for trimmed chapters; ``trimmed_subtitles``: subtitle
     stream ordinal -> pre-cut text subtitle file (see :mod:`.subtitles`), used instead of the source's streams
-    when ``trim`` is set. Raises :class:`UsageError` when the
-    named encoder is missing from the ffmpeg build.
+    when ``trim`` is set. ``image_output``: image files (a numbered sequence, or with ``single_image`` one file).
+    Raises :class:`UsageError` when the named encoder is missing from the ffmpeg build.
     """
     warnings: list[str] = []
     container = "image2" if image_output else container_of(output_file, user_args)
@@ -205,9 +224,16 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
                 src_in += ["-t", f"{trim.duration_s:.6f}"]
         argv += [*src_in, "-i", info.path]
         next_input = 2
-        if policy.audio and info.audio_streams:
+        if container in _VIDEO_ONLY_CONTAINERS and (info.audio_streams or info.subtitle_streams):
+            warnings.append(f"{container} holds a single video stream; the source's audio and subtitles are not "
+                            "carried (write .mkv or .mp4 to keep them)")
+        carries_streams = container not in _VIDEO_ONLY_CONTAINERS
+        if carries_streams and policy.audio and info.audio_streams:
             maps += ["-map", "1:a?"]
-            codecs += ["-c:a", policy.audio_codec]
+            audio_codec, note = audio_codec_for(container, info.audio_codecs, policy.audio_codec)
+            if note:
+                warnings.append(note)
+            codecs += ["-c:a", audio_codec]
             if trim and trim.start_s > 0:
                 codecs += ["-copypriorss:a", "0"]  # copied audio starts at the cut, not at the keyframe before
         chapters_input = None
@@ -215,7 +241,7 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             argv += ["-f", "ffmetadata", "-i", str(chapters_file)]
             chapters_input = next_input
             next_input += 1
-        if policy.subtitles:
+        if carries_streams and policy.subtitles:
             k = 0
             for j, codec in enumerate(info.subtitle_streams):
                 action = _subtitle_action(codec, container)
@@ -282,14 +308,21 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             wanted = "rgb48le" if info.bit_depth > 8 else "rgb24"
             image_codec = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}.get(Path(output_file).suffix.lower())
             pix_fmt = pick_pixel_format(wanted, encoder_pixel_formats(ffmpeg, image_codec)) if image_codec else None
-        elif codec:
-            pix_fmt = pick_pixel_format(layout, encoder_pixel_formats(ffmpeg, codec))
+        elif codec and codec != "gif":       # the GIF encoder's palette formats come from paletteuse
+            pix_fmt = pick_pixel_format(layout, encoder_pixel_formats(ffmpeg, codec), (out_width, out_height))
+            if pix_fmt and not fits_subsampling(layout, out_width, out_height):
+                warnings.append(f"the {out_width}x{out_height} output cannot be stored with the source's chroma "
+                                f"subsampling ({layout}); writing {pix_fmt} (or give even sizes with e.g. "
+                                "-- -vf scale=trunc(iw/2)*2:trunc(ih/2)*2)")
         if pix_fmt:
             video += ["-pix_fmt", pix_fmt]
     major = ffmpeg_major_version(ffmpeg)
-    video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
-    # encode in the source's time base: the default (1/frame rate) snaps VFR and offset timestamps to a grid
-    video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
+    if container not in _CONSTANT_RATE_CONTAINERS:
+        video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
+        # encode in the source's time base: the default (1/frame rate) snaps VFR and offset timestamps to a grid
+        video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
+    # else (AVI, raw streams): no per-frame timestamps, the time base is the frame rate; ffmpeg's automatic mode
+    # keeps the frame rate (a passed-through millisecond time base was written as a 600 fps AVI)
     sar = info.sample_aspect_ratio
     if sar and not image_output:  # restate the display aspect (the pipe loses the SAR; scaling keeps the DAR)
         dar = sar * info.width / info.height
@@ -298,7 +331,9 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
         video += colour.output_args(rgb_output=bool(pix_fmt and is_rgb_pixel_format(pix_fmt)))
         if container == "mp4" and codec in ("libx265", "hevc_nvenc", "hevc_qsv", "hevc_vaapi"):
             video += ["-tag:v", "hvc1"]
-    if image_output and start_number is not None:
+    if single_image:       # one image file, not a numbered sequence (image2 would warn about the missing pattern)
+        video += ["-frames:v", "1", "-update", "1"]
+    elif image_output and start_number is not None:
         video += ["-start_number", str(start_number)]
     if bitexact:
         video += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]

@@ -266,7 +266,13 @@ _HINTS = (
                                                    ".mkv or --audio-codec aac / --no-subs"),
     ("Permission denied", "the output folder is not writable"),
     ("No space left on device", "free some disk space or write elsewhere"),
-    ("Invalid argument", "check the encoder options after --"),
+    ("not divisible by 2", "the picture size does not fit the pixel format's chroma subsampling; pass -- -pix_fmt "
+                           "yuv444p, or scale to even sizes with -- -vf scale=trunc(iw/2)*2:trunc(ih/2)*2"),
+    ("Vorbis or Opus audio", "WebM holds only Opus or Vorbis audio; add --audio-codec libopus (or --no-audio)"),
+    ("supports only codec", "this container needs one particular codec; name it after --, e.g. -- -c:v gif, or "
+                            "choose another extension"),
+    ("Invalid argument", "ffmpeg rejected a setting for this output; check the options after -- if you gave any, "
+                         "or try another container (e.g. .mkv)"),
 )
 
 

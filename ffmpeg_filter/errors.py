@@ -55,3 +55,5 @@ class Terminated(BaseException):
     Derives from BaseException (like KeyboardInterrupt) so ordinary ``except Exception`` blocks in
     library code do not swallow it.
     """
+
+    exit_code = EXIT_TERMINATED

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InputError
@@ -48,6 +49,14 @@ class ImageSequence:
 def is_sequence_pattern(path: str | os.PathLike) -> bool:
     """True when the file name contains a printf frame-number field such as ``%06d`` or ``%d``."""
     return bool(_PRINTF.search(os.path.basename(os.fspath(path))))
+
+
+def names_one_image(path: str | os.PathLike, user_args: Sequence[str] = ()) -> bool:
+    """True when an output name is a single image file (``photo.png``: an image extension, no frame-number field),
+    unless the user forces a container with ``-f`` (e.g. ``-f mp4`` into an oddly named file)."""
+    if "-f" in user_args[:-1] or is_sequence_pattern(path):
+        return False
+    return Path(os.fspath(path)).suffix.lower() in IMAGE_EXTENSIONS
 
 
 def looks_like_image_input(path: str | os.PathLike) -> bool:

@@ -35,7 +35,7 @@ from .decode import decode_range
 from .deinterlace import check_deinterlace_mode, plan_deinterlace
 from .encode import EncoderProcess
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EncoderError, FilterError, InputError, Terminated, UsageError
-from .imageseq import is_sequence_pattern, sequence_output_files
+from .imageseq import is_sequence_pattern, names_one_image, sequence_output_files
 from .probe import SourceInfo, probe_source
 from .prefetch import DECODE_AHEAD, Prefetcher
 from .progress import Progress
@@ -156,10 +156,12 @@ def exposure_for_frames(info: SourceInfo, opts: RunOptions, first: int, last: in
         raise InputError(f"exposure metadata ({opts.exposure_from}): {exc}") from exc
     fraction = np.asarray(track.fraction, dtype=np.float64)
     sources = list(track.source)
-    warnings = list(track.warnings)
+    warnings = list(track.warnings)      # probe_exposure has logged these already
     if fraction.shape[0] != info.frame_count:
-        warnings.append(f"exposure track has {fraction.shape[0]} values for {info.frame_count} frames; "
-                        "missing frames are treated as unknown")
+        note = (f"exposure track has {fraction.shape[0]} values for {info.frame_count} frames; missing frames are "
+                "treated as unknown")
+        warnings.append(note)
+        log.warning("exposure: %s", note)
         padded = np.full(info.frame_count, np.nan)
         k = min(info.frame_count, fraction.shape[0])
         padded[:k] = fraction[:k]
@@ -169,8 +171,6 @@ def exposure_for_frames(info: SourceInfo, opts: RunOptions, first: int, last: in
         summary = dict(track.summary())
     except Exception as exc:  # summary is informative only
         summary = {"error": str(exc)}
-    for w in warnings:
-        log.warning("exposure: %s", w)
     return fraction[first:last], sources[first:last], summary, warnings
 
 
@@ -190,20 +190,29 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
     check_deinterlace_mode(opts.deinterlace)
     to_stdout = opts.output in ("-", "pipe:", "pipe:1")
     image_output = not to_stdout and is_sequence_pattern(opts.output)
+    # "-o photo_x4.png": one image file (a single still in, or one frame cut out); not a video in a .png name
+    single_image = not to_stdout and not image_output and names_one_image(opts.output, opts.user_args)
     if to_stdout:
         ensure_stdout_format(opts.user_args)
     info = probe_source(opts.input, fps=opts.fps, ffmpeg=ffmpeg)
     log.info("input %s: %dx%d %s %s, %d frames%s, %s", info.path, info.width, info.height, info.codec,
              info.pix_fmt, info.frame_count, " (VFR)" if info.is_vfr else "",
              f"{float(info.frame_rate):.3f} fps" if info.frame_rate else "rate unknown")
-    if info.kind == "images" and opts.fps is None:
+    if info.kind == "images" and opts.fps is None and info.frame_count > 1:
         log.warning("image sequence without --fps: timing it at 25 frames/s (ffmpeg's default)")
     trim = compute_trim(info, opts.start_s, opts.to_s, opts.duration_s)
     first, last = (trim.start_frame, trim.end_frame) if trim else (0, info.frame_count)
+    if single_image and last - first != 1:
+        pattern = Path(opts.output).with_name(f"{Path(opts.output).stem}_%04d{Path(opts.output).suffix}")
+        one = f"{1 / float(info.frame_rate):.4g}" if info.frame_rate else "0.04"
+        raise UsageError(f"-o {opts.output} names one image, but {last - first} frames would be restored; write "
+                         f"one image per frame with a numbered pattern such as -o {pattern}, or restore one frame "
+                         f"with -ss TIME -t {one} (one frame interval)")
     deint, deint_warnings = plan_deinterlace(opts.deinterlace, info)
     output = Path(opts.output)
     if not to_stdout and not opts.dry_run:
         atomic.check_output_target(output, overwrite=opts.overwrite, inputs=[info.path], sequence=image_output)
+    encode_as_images = image_output or single_image
 
     fractions, exp_sources, exp_summary, exp_warnings = exposure_for_frames(info, opts, first, last)
     known = int(np.count_nonzero(~np.isnan(fractions)))
@@ -224,7 +233,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
     try:
         chapters_file = None
         trimmed_subs: dict[int, Path] = {}
-        if trim and not image_output and info.kind == "video":
+        if trim and not encode_as_images and info.kind == "video":
             if info.chapters and opts.policy.metadata:
                 chapters_file = scratch / "chapters.ffmetadata"
                 write_ffmetadata_chapters(info.chapters, trim, chapters_file)
@@ -250,7 +259,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         cmd = build_encode_command(info, ffmpeg=ffmpeg, output_file=encoder_output, out_width=out_w,
                                    out_height=out_h, user_args=opts.user_args, trim=trim, policy=opts.policy,
                                    chapters_file=chapters_file, trimmed_subtitles=trimmed_subs,
-                                   image_output=image_output,
+                                   image_output=encode_as_images, single_image=single_image,
                                    start_number=start_number, bitexact=opts.bitexact)
         shown = display_argv(cmd, encoder_output, opts.output if not image_output else str(output))
         report = RunReport(input=info.path, output=opts.output, frames=last - first, wall_s=0.0, fps=0.0,
@@ -265,7 +274,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
             return report
 
         if opts.preflight:
-            _preflight(cmd, info, encoder_output, out_w, out_h, first, scratch, image_output, to_stdout)
+            _preflight(cmd, info, encoder_output, out_w, out_h, first, scratch, encode_as_images, to_stdout)
 
         progress = Progress(last - first, mode=opts.progress, interval=opts.progress_interval)
         progress.start(input=info.path, output=opts.output, width=out_w, height=out_h, scale=scale)
@@ -312,6 +321,9 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
             log.info("wrote %d images to %s", len(files), output.parent)
         elif not to_stdout:
             assert temp_target is not None
+            if single_image and info.image_sequence is not None and opts.policy.metadata:
+                report.exif_copied = _carry_single_exif(info.image_sequence.files[first], temp_target, out_w,
+                                                        out_h, report)
             atomic.commit_file(temp_target, output, overwrite=opts.overwrite)
             temp_target = None
         wall = finish_run(report, progress, t_start, done, opts.output)
@@ -337,6 +349,15 @@ def _carry_still_exif(info: SourceInfo, first: int, pattern: Path, width: int, h
     assert info.image_sequence is not None
     outputs = sequence_output_files(pattern)
     sources = list(info.image_sequence.files[first:first + report.frames])
+    return _carry_exif(sources, outputs, width, height, report)
+
+
+def _carry_single_exif(source: Path, output: Path, width: int, height: int, report: RunReport) -> int:
+    """The EXIF of the input still ``source`` on the one restored image ``output``; 1 if it was carried."""
+    return _carry_exif([source], [output], width, height, report)
+
+
+def _carry_exif(sources: list[Path], outputs: list[Path], width: int, height: int, report: RunReport) -> int:
     copied, warnings = copy_sequence_exif(sources, outputs, width, height)
     for w in warnings:
         log.warning("%s", w)

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .colour import ColourInfo, HdrStaticMetadata, bit_depth, colour_from_frame, hdr_from_frame, is_rgb_pixel_format
+from .colour import (ColourInfo, HdrStaticMetadata, bit_depth, colour_from_frame, hdr_from_frame, is_rgb_pixel_format,
+                     side_data_of)
 from .errors import InputError
 from .imageseq import ImageSequence, find_sequence, looks_like_image_input
 
@@ -66,6 +67,7 @@ class SourceInfo:
     image_sequence: ImageSequence | None = None
     interlaced: bool = False
     has_alpha: bool = False
+    audio_codecs: list[str] = dataclasses.field(default_factory=list)   # codec names of the audio streams
 
     @property
     def frame_count(self) -> int:
@@ -224,8 +226,9 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
         rotation = 0.0
         from av.sidedata.sidedata import Type
 
-        if Type.DISPLAYMATRIX in set(first.side_data):
-            rotation = _rotation_from_display_matrix(bytes(first.side_data[Type.DISPLAYMATRIX]))
+        side = side_data_of(first)
+        if Type.DISPLAYMATRIX in side:
+            rotation = _rotation_from_display_matrix(side[Type.DISPLAYMATRIX])
         has_alpha = any(c.is_alpha for c in first.format.components)
 
         time_base = Fraction(stream.time_base.numerator, stream.time_base.denominator) if stream.time_base \
@@ -276,6 +279,7 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
             chapters=chapters, metadata=dict(container.metadata), image_sequence=seq,
             video_metadata=carried_stream_tags(dict(stream.metadata)),
             interlaced=bool(getattr(first, "interlaced_frame", False)), has_alpha=has_alpha,
+            audio_codecs=[s.codec_context.name if s.codec_context else "unknown" for s in container.streams.audio],
         )
     finally:
         container.close()

@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .. import atomic
-from ..command import StreamPolicy, container_of
+from ..command import StreamPolicy, audio_codec_for, container_of
 from ..encode import mux_with_source
 from ..errors import FilterError
 from ..probe import SourceInfo
@@ -186,11 +186,15 @@ def final_mux_args(info: SourceInfo, output: Path, policy: StreamPolicy, *,
     ``--no-metadata``, ``--audio-codec``) and the output container's subtitle rules, plus warnings."""
     args: list[str] = []
     warnings: list[str] = []
+    container = container_of(str(output), [])
     if not policy.audio:
         args += ["-an"]
-    elif policy.audio_codec != "copy":
-        args += ["-c:a", policy.audio_codec]
-    container = container_of(str(output), [])
+    else:
+        audio_codec, note = audio_codec_for(container, info.audio_codecs, policy.audio_codec)
+        if audio_codec != "copy":
+            args += ["-c:a", audio_codec]
+        if note and info.audio_streams:
+            warnings.append(note)
     if not policy.subtitles:
         args += ["-sn"]
     elif info.subtitle_streams and container != "matroska":

@@ -188,6 +188,7 @@ def test_signal_mid_run_leaves_no_output(sig: int, code: int, wait_for: str, cli
     assert proc.returncode == code, "".join(lines)
     end = [json.loads(x) for x in lines if x.startswith("{") and '"end"' in x]
     assert end and end[-1]["state"] == "interrupted" and end[-1]["frame"] < 96
+    assert end[-1]["exit_code"] == code          # the JSON says what the process returns (SIGTERM: 143, not 130)
     assert not out.exists() and leftovers(tmp_path) == []
     assert "partial output was removed" in "".join(lines) and "fmanet-farm" in "".join(lines)
 
