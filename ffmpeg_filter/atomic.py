@@ -31,6 +31,8 @@ def check_output_target(output: str | os.PathLike, *, overwrite: bool, inputs: S
     """
     out = Path(os.fspath(output))
     folder = out.parent if str(out.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output '{out}' would be inside '{folder}', which is a file, not a folder; check the path")
     if not folder.is_dir():
         raise OutputError(f"output folder '{folder}' does not exist; create it first (mkdir -p '{folder}')")
     _probe_writable(folder)

@@ -33,7 +33,7 @@ _MP4 = {".mp4", ".m4v", ".mov", ".3gp"}
 _WEBM = {".webm"}
 _WEBM_AUDIO = {"opus", "vorbis"}
 _VIDEO_ONLY_CONTAINERS = {"gif", "apng", "webp"}
-_CONSTANT_RATE_CONTAINERS = {"avi", "y4m", "h264", "264", "hevc", "h265", "265", "ivf"}
+CONSTANT_RATE_CONTAINERS = {"avi", "y4m", "h264", "264", "hevc", "h265", "265", "ivf"}
 _CODEC_FLAGS = ("-c:v", "-vcodec", "-codec:v", "-c:v:0", "-codec:v:0", "-c", "-codec")
 _PIXFMT_FLAGS = ("-pix_fmt", "-pix_fmt:v", "-pix_fmt:v:0")
 
@@ -161,10 +161,10 @@ def audio_codec_for(container: str, source_codecs: list[str], requested: str) ->
                        "encoder with --audio-codec, or write .mkv to keep it untouched)")
 
 
-def _subtitle_action(codec: str, container: str) -> str | None:
+def subtitle_action(codec: str, container: str) -> str | None:
     """Codec for one subtitle stream in the output container ("copy", a converter, or None = drop)."""
     if container == "matroska":
-        return "copy"
+        return "srt" if codec == "mov_text" else "copy"     # MP4's timed text has no Matroska mapping
     if container == "mp4":
         return "mov_text" if codec in _TEXT_SUBS else ("copy" if codec == "dvd_subtitle" else None)
     if container == "webm":
@@ -177,7 +177,7 @@ def _subtitle_action(codec: str, container: str) -> str | None:
 def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out_width: int, out_height: int,
                          user_args: list[str], trim: Trim | None, policy: StreamPolicy,
                          chapters_file: Path | None = None, trimmed_subtitles: dict[int, Path] | None = None,
-                         image_output: bool = False, single_image: bool = False,
+                         image_output: bool = False, single_image: bool = False, exact_timestamps: bool = False,
                          start_number: int | None = None, bitexact: bool = False,
                          loglevel: str = "warning") -> EncodeCommand:
     """Assemble the ffmpeg command that reads restored frames (NUT on stdin) and writes ``output_file``.
@@ -187,6 +187,8 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
     ``chapters_file``: a pre-written ffmetadata file for trimmed chapters; ``trimmed_subtitles``: subtitle
     stream ordinal -> pre-cut text subtitle file (see :mod:`.subtitles`), used instead of the source's streams
     when ``trim`` is set. ``image_output``: image files (a numbered sequence, or with ``single_image`` one file).
+    ``exact_timestamps``: the muxer must not shift timestamps to avoid negative decode times (farm chunks, joined by
+    their timestamps; not for outputs with audio, whose priming samples NUT would then refuse).
     Raises :class:`UsageError` when the named encoder is missing from the ffmpeg build.
     """
     warnings: list[str] = []
@@ -244,7 +246,7 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
         if carries_streams and policy.subtitles:
             k = 0
             for j, codec in enumerate(info.subtitle_streams):
-                action = _subtitle_action(codec, container)
+                action = subtitle_action(codec, container)
                 if action is None:
                     warnings.append(f"subtitle stream {j} ({codec}) cannot be stored in {container}; dropped "
                                     "(use .mkv to keep it)")
@@ -317,7 +319,7 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
         if pix_fmt:
             video += ["-pix_fmt", pix_fmt]
     major = ffmpeg_major_version(ffmpeg)
-    if container not in _CONSTANT_RATE_CONTAINERS:
+    if container not in CONSTANT_RATE_CONTAINERS:
         video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
         # encode in the source's time base: the default (1/frame rate) snaps VFR and offset timestamps to a grid
         video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
@@ -331,6 +333,8 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
         video += colour.output_args(rgb_output=bool(pix_fmt and is_rgb_pixel_format(pix_fmt)))
         if container == "mp4" and codec in ("libx265", "hevc_nvenc", "hevc_qsv", "hevc_vaapi"):
             video += ["-tag:v", "hvc1"]
+    if exact_timestamps:     # farm chunks (video only): negative decode times stored, so no chunk is shifted
+        video += ["-avoid_negative_ts", "disabled"]
     if single_image:       # one image file, not a numbered sequence (image2 would warn about the missing pattern)
         video += ["-frames:v", "1", "-update", "1"]
     elif image_output and start_number is not None:

@@ -83,7 +83,7 @@ def make_sample_clip(path: str | os.PathLike, frames: int = 48, size: tuple[int,
             v = v.filter("tinterlace", mode="interleave_top").filter("setparams", field_mode="tff")
         if vfr:
             half = frames // 2
-            v = v.filter("setpts", f"if(lt(N,{half}),N,{half}+2*(N-{half}))/({rate})/TB")
+            v = v.filter("setpts", f"round(if(lt(N,{half}),N,{half}+2*(N-{half}))/({rate})/TB)")
         v = v.filter("format", pix_fmt)
         tag = {k: val for k, val in (("color_primaries", primaries), ("color_trc", transfer)) if val}
         if tag:  # ffmpeg 7.1+ takes these from the frames, not from the -color_* output options

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import atomic
 from ..binary import find_ffmpeg
-from ..command import StreamPolicy, Trim, build_encode_command
+from ..command import EncodeCommand, StreamPolicy, Trim, build_encode_command
 from ..decode import DecodedFrame, decode_range
 from ..encode import encode_frames
 from ..errors import FilterError
@@ -155,10 +155,8 @@ def run_chunk(task: ChunkTask, info: SourceInfo) -> ChunkRecord:
     final = work.chunk_path(chunk.index)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic.temp_path_for(final)
-    cmd = build_encode_command(info, ffmpeg=ffmpeg, output_file=str(tmp), out_width=out_w, out_height=out_h,
-                               user_args=list(task.user_args), trim=Trim(chunk.start, chunk.stop, 0.0, None),
-                               policy=StreamPolicy(audio=False, subtitles=False, metadata=False),
-                               bitexact=task.bitexact, loglevel="error")
+    cmd = chunk_encode_command(info, ffmpeg=ffmpeg, output_file=str(tmp), out_width=out_w, out_height=out_h,
+                               user_args=list(task.user_args), chunk=chunk, bitexact=task.bitexact)
     pts0 = int(info.pts[chunk.start])
     done = 0
     last_report = time.monotonic()
@@ -212,6 +210,16 @@ def _describe(engine: Any) -> dict[str, Any]:
         return dict(engine.describe())
     except Exception as exc:  # provenance only
         return {"error": f"describe() failed: {exc}"}
+
+
+def chunk_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out_width: int, out_height: int,
+                         user_args: list[str], chunk: Chunk, bitexact: bool) -> EncodeCommand:
+    """The encoder command of one chunk file: video only, on the source's timeline, timestamps never shifted."""
+    return build_encode_command(info, ffmpeg=ffmpeg, output_file=output_file, out_width=out_width,
+                                out_height=out_height, user_args=user_args,
+                                trim=Trim(chunk.start, chunk.stop, 0.0, None),
+                                policy=StreamPolicy(audio=False, subtitles=False, metadata=False),
+                                bitexact=bitexact, loglevel="error", exact_timestamps=True)
 
 
 def chunk_file(task: ChunkTask) -> Path:

@@ -39,11 +39,15 @@ def _with_ext(path: Path, ext: str | None) -> Path:
     return path.with_suffix(ext if ext.startswith(".") else f".{ext}")
 
 
-def scan_folder(folder: Path, extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
-    """Video files below ``folder`` (recursive, sorted, hidden files and folders skipped)."""
+def scan_folder(folder: Path, extensions: tuple[str, ...] = VIDEO_EXTENSIONS, *, skip: Path | None = None
+                ) -> list[Path]:
+    """Video files below ``folder`` (recursive, sorted, hidden files and folders skipped, and the folder ``skip``:
+    an output folder inside the input folder, whose results must not become inputs of the next run)."""
     found: list[Path] = []
+    skip_resolved = skip.resolve() if skip is not None else None
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and (skip_resolved is None or (Path(root) / d).resolve() != skip_resolved))
         for name in sorted(files):
             if not name.startswith(".") and Path(name).suffix.lower() in extensions:
                 found.append(Path(root) / name)
@@ -75,6 +79,9 @@ def collect_jobs(input_path: str | None, output: str, *, list_file: str | None =
     """
     if bool(input_path) == bool(list_file):
         raise UsageError("give exactly one of -i INPUT (a file or a folder) and --input-list FILE")
+    if output in ("-", "pipe:", "pipe:1"):
+        raise UsageError("fmanet-farm writes files (chunks are joined at the end), so it cannot write to stdout; "
+                         "give -o a file or folder, or use fmanet-ffmpeg -o - to stream")
     out = Path(output)
     if list_file:
         files = read_list_file(Path(list_file))
@@ -89,7 +96,7 @@ def collect_jobs(input_path: str | None, output: str, *, list_file: str | None =
     if src.is_dir():
         if out.exists() and not out.is_dir():
             raise UsageError(f"-i '{src}' is a folder, so -o must be a folder too, but '{out}' is a file")
-        files = scan_folder(src, extensions)
+        files = scan_folder(src, extensions, skip=out)
         if not files:
             raise InputError(f"collect_jobs: the folder '{src}' holds no video files "
                              f"({', '.join(extensions[:6])}...)")
@@ -104,7 +111,11 @@ def collect_jobs(input_path: str | None, output: str, *, list_file: str | None =
     if out.is_dir():
         raise UsageError(f"-o '{out}' is a folder; for one input file give the output file name "
                          f"(e.g. {out / _with_ext(Path(src.name), ext or src.suffix)})")
-    return [FileJob(str(src), str(_with_ext(out, ext)), src.name)], False
+    target = _with_ext(out, ext)
+    if not target.suffix:
+        raise UsageError(f"-o '{out}' has no extension, which is how the output container is chosen; give one, "
+                         f"e.g. -o {out}{src.suffix or '.mkv'} (or --ext mkv)")
+    return [FileJob(str(src), str(target), src.name)], False
 
 
 def _check_unique(jobs: list[FileJob]) -> list[FileJob]:
@@ -112,6 +123,8 @@ def _check_unique(jobs: list[FileJob]) -> list[FileJob]:
     for job in jobs:
         key = str(Path(job.output).resolve())
         if key in seen:
+            if Path(seen[key]).resolve() == Path(job.input).resolve():
+                raise UsageError(f"'{job.input}' is listed twice; remove the repeated line from the list")
             raise UsageError(f"inputs '{seen[key]}' and '{job.input}' would both be written to '{job.output}'; "
                              "rename one of them")
         if Path(job.input).resolve() == Path(job.output).resolve():

@@ -21,15 +21,12 @@ from fractions import Fraction
 from pathlib import Path
 
 from .. import atomic
-from ..command import StreamPolicy, audio_codec_for, container_of
+from ..command import CONSTANT_RATE_CONTAINERS, StreamPolicy, audio_codec_for, container_of, subtitle_action
 from ..encode import mux_with_source
 from ..errors import FilterError
 from ..probe import SourceInfo
 
 log = logging.getLogger(__name__)
-
-_TEXT_SUBS = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
-
 
 class JoinError(FilterError):
     """Chunk files cannot be joined (missing, damaged, or encoded with different settings)."""
@@ -195,16 +192,23 @@ def final_mux_args(info: SourceInfo, output: Path, policy: StreamPolicy, *,
             args += ["-c:a", audio_codec]
         if note and info.audio_streams:
             warnings.append(note)
+    if container in CONSTANT_RATE_CONTAINERS and info.frame_rate:
+        # AVI stores no timestamps: without the rate a copied stream gets a time base guessed from the joined file's
+        # timestamps (a 600 fps AVI was written)
+        args += ["-r", str(info.frame_rate)]
     if not policy.subtitles:
         args += ["-sn"]
-    elif info.subtitle_streams and container != "matroska":
-        wanted = {"mp4": "mov_text", "webm": "webvtt"}.get(container)
-        if wanted and all(c in _TEXT_SUBS for c in info.subtitle_streams):
-            args += ["-c:s", wanted]
-        else:
-            args += ["-sn"]
-            warnings.append(f"subtitle streams ({', '.join(info.subtitle_streams)}) cannot be stored in "
-                            f"{container}; dropped (use .mkv to keep them)")
+    else:       # the single-file tool's rule per stream: copy, convert (e.g. mov_text -> SRT in .mkv) or drop
+        kept = 0
+        for j, codec in enumerate(info.subtitle_streams):
+            action = subtitle_action(codec, container)
+            if action is None:
+                args += ["-map", f"-1:s:{j}"]
+                warnings.append(f"subtitle stream {j} ({codec}) cannot be stored in {container}; dropped (use .mkv "
+                                "to keep it)")
+                continue
+            args += [f"-c:s:{kept}", action]
+            kept += 1
     if not policy.metadata:
         # mux_with_source maps the source's tags and chapters; a later "-map_metadata -1" would not undo that
         # mapping, so drop the chapters and blank every container tag (an empty value deletes a tag)
@@ -221,6 +225,8 @@ def mux_final(joined: JoinResult, info: SourceInfo, output_tmp: Path, *, ffmpeg:
     """Write ``output_tmp``: the joined video (stream copy, timestamps unchanged) plus the source's other
     streams per ``policy``. Returns warnings."""
     args, warnings = final_mux_args(info, output_tmp, policy, bitexact=bitexact)
+    if container_of(str(output_tmp), []) == "avi" and joined.codec in ("h264", "hevc"):
+        args += ["-bsf:v", f"{joined.codec}_mp4toannexb"]   # AVI holds start codes; a no-op on Annex B input
     # ffmpeg re-bases each input to its own first timestamp; -itsoffset by the joined file's start cancels that
     # for the video, so both the video and the source's streams stay on the source timeline
     video_args = ["-itsoffset", f"{joined.start_us}us"] if joined.start_us else []

@@ -29,21 +29,22 @@ from vs_fmanet import __version__
 
 from .. import atomic
 from ..binary import find_ffmpeg
-from ..command import StreamPolicy, Trim, build_encode_command
+from ..command import StreamPolicy
 from ..deinterlace import check_deinterlace_mode, plan_deinterlace
 from ..encode import encode_frames
 from ..errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EncoderError, FilterError, UsageError
 from ..pipeline import EXPOSURE_SOURCES, RunOptions, exposure_for_frames
 from ..probe import SourceInfo, probe_source
 from ..restoring import EngineSettings, build_restorer
-from .chunkrun import ChunkHook, ChunkTask
+from .chunkrun import ChunkHook, ChunkTask, chunk_encode_command
 from .inputs import FileJob
 from .join import join_chunks, mux_final
 from .plan import Chunk, chunk_frames_for_seconds, describe_plan, plan_chunks, round_chunk_frames
 from .progress import FarmProgress
 from .report import FarmReport, FileReport, write_report
 from .tasks import ChunkSubmitter, ClusterConfig, RaySession, TaskResources, plan_resources
-from .workdir import PLAN_VERSION, ChunkRecord, WorkDir, input_fingerprint, plan_hash, work_dir_name
+from .workdir import (PLAN_VERSION, ChunkRecord, WorkDir, chunk_suffix_for, input_fingerprint, plan_hash,
+                      work_dir_name)
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,11 @@ class _Farm:
         if o.exposure is not None:
             from vs_fmanet.exposure import parse_exposure_override
 
+            # the form only: each file's own frame rate bounds the value when its exposure is worked out (an angle
+            # needs some rate to parse; any angle up to 360deg fits every rate)
+            is_angle = str(o.exposure).strip().lower().endswith(("deg", "°"))
             try:
-                parse_exposure_override(o.exposure, 25.0)
+                parse_exposure_override(o.exposure, 25.0 if is_angle else None)
             except ValueError as exc:
                 raise UsageError(f"--exposure {o.exposure!r}: {exc}") from exc
         self.ffmpeg = find_ffmpeg(o.ffmpeg)
@@ -222,7 +226,7 @@ class _Farm:
             run.plan_hash = plan["plan_hash"]
             root = self.work_root(job)
             self.work_roots.add(root)
-            run.work = WorkDir(root / work_dir_name(job.input, job.output), out.suffix or ".mkv")
+            run.work = WorkDir(root / work_dir_name(job.input, job.output), chunk_suffix_for(out.suffix))
             resumed = run.work.prepare(plan, fresh=o.fresh)
             run.work.clean_partials()
             run.done = run.work.finished({c.index: c.frames for c in run.chunks}, run.plan_hash)
@@ -245,11 +249,11 @@ class _Farm:
             self.progress.set_frames(run.label, run.frames_done())
         except FilterError as exc:
             run.error = exc
-            self.fail(run, str(exc))
+            self.fail(run, str(exc), log_it=self.opts.folder_mode)
         except OSError as exc:  # work folder or output folder not writable, disk full...
             run.error = FilterError(f"'{job.input}': {exc.strerror or exc} ({exc.filename or 'work folder'}); "
                                     "check --work-dir / -o and free disk space")
-            self.fail(run, str(run.error))
+            self.fail(run, str(run.error), log_it=self.opts.folder_mode)
         return run
 
     def plan_document(self, run: _FileRun, cuts: list[int]) -> dict[str, Any]:
@@ -275,12 +279,10 @@ class _Farm:
     def chunk_command(self, run: _FileRun, chunk: Chunk, output_file: str) -> list[str]:
         info = run.info
         assert info is not None
-        return build_encode_command(info, ffmpeg=self.ffmpeg, output_file=output_file,
+        return chunk_encode_command(info, ffmpeg=self.ffmpeg, output_file=output_file,
                                     out_width=info.width * self.scale, out_height=info.height * self.scale,
-                                    user_args=list(self.opts.user_args),
-                                    trim=Trim(chunk.start, chunk.stop, 0.0, None),
-                                    policy=StreamPolicy(audio=False, subtitles=False, metadata=False),
-                                    bitexact=self.opts.bitexact, loglevel="error").argv
+                                    user_args=list(self.opts.user_args), chunk=chunk,
+                                    bitexact=self.opts.bitexact).argv
 
     def preflight(self, run: _FileRun) -> None:
         """Encode one black frame with the chunks' encoder command, so bad encoder options fail in a second
@@ -301,12 +303,15 @@ class _Farm:
             atomic.discard(target)
 
     # ------------------------------------------------------------------ state changes
-    def fail(self, run: _FileRun, message: str) -> None:
+    def fail(self, run: _FileRun, message: str, *, log_it: bool = True) -> None:
+        """Record ``run`` as failed; ``log_it=False`` when the error is raised to the command line, which prints it
+        (a single input's planning error), so it is not printed twice."""
         run.info_ref = None  # releases the source description in Ray's object store
         run.report.status = "failed"
         run.report.error = message
         run.report.wall_s = round(time.monotonic() - run.t0, 3)
-        log.error("%s: %s", run.label, message)
+        if log_it:
+            log.error("%s: %s", run.label, message)
         self.progress.file_event(run.label, "failed", error=message.splitlines()[0][:300])
 
     def save_state(self, run: _FileRun) -> None:

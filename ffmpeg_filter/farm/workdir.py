@@ -34,6 +34,22 @@ PLAN_VERSION = 1
 _HASH_BLOCK = 1 << 20
 
 
+#: outputs whose muxer shifts or drops timestamps (MPEG-TS/PS move the first chunk by the encoder delay, AVI and raw
+#: streams store none): their chunks are written as NUT, which keeps each packet's pts and dts in the source's time
+#: base, and only the final mux writes the output's container
+_TIMESTAMP_UNSAFE_SUFFIXES = frozenset({".ts", ".m2ts", ".mts", ".m2t", ".tsv", ".mpg", ".mpeg", ".vob", ".avi",
+                                        ".h264", ".264", ".hevc", ".h265", ".265", ".y4m", ".ivf"})
+
+
+def chunk_suffix_for(output_suffix: str) -> str:
+    """File extension of the chunk files for an output with ``output_suffix``: the output's own (so the chunks hold
+    exactly what the output will), ``.nut`` where that container would change the timestamps (see above), and
+    ``.mkv`` when the output has none."""
+    if not output_suffix:
+        return ".mkv"
+    return ".nut" if output_suffix.lower() in _TIMESTAMP_UNSAFE_SUFFIXES else output_suffix
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` via a temporary file in the same folder and ``os.replace``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(3)}.tmp")

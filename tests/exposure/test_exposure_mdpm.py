@@ -181,6 +181,10 @@ def test_probe_command_takes_a_card_of_clips(tmp_path, capsys):
     assert probe_main([str(first), str(second), "--json", "--summary-only"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [d["summary"]["coverage"] for d in data] == [1.0, 0.0]
+    assert probe_main([str(first), str(missing), str(second), "--json", "--summary-only"]) == 2
+    data = json.loads(capsys.readouterr().out)             # positions match the inputs; the bad one says why
+    assert data[1]["path"] == str(missing) and "does not exist" in data[1]["error"]
+    assert [data[0]["summary"]["coverage"], data[2]["summary"]["coverage"]] == [1.0, 0.0]
     with pytest.raises(SystemExit):
         probe_main([str(first), str(second), "--sidecar", str(tmp_path / "x.csv")])
     assert "--sidecar names one file" in capsys.readouterr().err

@@ -201,3 +201,59 @@ def test_fractional_gpu_tasks_share_the_gpu(ray_local: Any, cfr_clip: Path, tmp_
     assert all(s["cuda_visible_devices"] == "0" and s["gpu_ids"] == [0] for s in seen), seen
     assert all(s["resources"].get("GPU") == 0.5 for s in seen), seen
     assert report.files[0].engine["device"] == "cpu"
+
+
+def test_camcorder_mts_and_avi_outputs_match_the_single_pass(ray_local: Any, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """An AVCHD-style .MTS (H.264 with B-frames, 90 kHz clock) restored to .MTS in 3 chunks: the MPEG-TS muxer used
+    to shift only the first chunk by the encoder delay, so the join refused the chunks after all the work. The
+    chunks are now NUT (timestamps untouched) and only the final mux writes MPEG-TS: same timestamps as the single
+    pass. An AVI output keeps the source's frame rate."""
+    sys_path = str(Path(__file__).resolve().parents[1] / "exposure")
+    import sys
+
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    from expofix import mdpm_block, write_h264_with_sei
+
+    cam = write_h264_with_sei(tmp_path / "00001.MTS", [mdpm_block((1, 50 + 10 * i)) for i in range(24)], 25)
+    single = tmp_path / "single.MTS"
+    run(RunOptions(input=str(cam), output=str(single), engine=ENGINE, progress="none", exposure_from="none"))
+    out = tmp_path / "farm.MTS"
+    rc = main(["-i", str(cam), "-o", str(out), *ENGINE_ARGS, "--chunk-frames", "8", "--workers", "2",
+               "--progress", "none"])
+    assert rc == 0, capsys.readouterr().err
+    ref, got = video_facts(single), video_facts(out)
+    assert len(got["md5"]) == 24 and got["pts"] == ref["pts"]
+    avi = tmp_path / "farm.avi"
+    assert main(["-i", str(cam), "-o", str(avi), *ENGINE_ARGS, "--chunk-frames", "8", "--progress", "none"]) == 0
+    import av
+
+    with av.open(str(avi)) as f:
+        assert f.streams.video[0].average_rate == 25 and sum(1 for _ in f.decode(video=0)) == 24
+
+
+def test_folder_output_inside_the_input_folder_is_not_restored_again(ray_local: Any, cfr_clip: Path,
+                                                                     tmp_path: Path) -> None:
+    src = tmp_path / "card"
+    src.mkdir()
+    shutil.copy(cfr_clip, src / "a.mkv")
+    args = ["-i", str(src), "-o", str(src / "restored"), *ENGINE_ARGS, "--chunk-frames", "8", "--progress", "none"]
+    assert main(args) == 0
+    first = (src / "restored" / "a.mkv").read_bytes()
+    assert main(args) == 0                                     # the rerun skips a.mkv and finds nothing else
+    assert (src / "restored" / "a.mkv").read_bytes() == first
+    assert not (src / "restored" / "restored").exists()
+
+
+def test_exposure_is_checked_against_each_files_own_rate(ray_local: Any, farm_clips: Path, tmp_path: Path) -> None:
+    """1/20 s is longer than a 25 fps frame but fits 15 fps: the farm used to refuse it against a fixed 25 fps."""
+    from ffmpeg_filter.sample import make_sample_clip
+
+    clip = make_sample_clip(farm_clips / "c15.mkv", frames=6, size=(32, 24), fps="15", audio=False,
+                            subtitles=False, chapters=False)
+    out = tmp_path / "c15.mkv"
+    report = tmp_path / "r.json"
+    assert main(["-i", str(clip), "-o", str(out), *ENGINE_ARGS[:-2], "--exposure", "1/20", "--progress", "none",
+                 "--report", str(report)]) == 0
+    assert json.loads(report.read_text())["files"][0]["status"] == "done"

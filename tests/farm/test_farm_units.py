@@ -255,3 +255,55 @@ def test_scene_cuts_file_maps_to_inputs(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="one input"):
         read_scene_cuts(str(f), jobs)
     assert read_scene_cuts(str(f), jobs[:1]) == {jobs[0].input: [3, 7]}
+
+
+def test_collect_jobs_refuses_outputs_the_farm_cannot_write_and_skips_its_own_output_folder(tmp_path: Path) -> None:
+    """-o without an extension or -o - used to fail only after every chunk was restored; an output folder inside
+    the input folder used to be scanned as input on the next run (results restored again, one level deeper)."""
+    clip = tmp_path / "a.mkv"
+    clip.write_bytes(b"x")
+    with pytest.raises(UsageError, match=r"has no extension.*-o .*noext\.mkv"):
+        collect_jobs(str(clip), str(tmp_path / "noext"))
+    with pytest.raises(UsageError, match="cannot write to stdout"):
+        collect_jobs(str(clip), "-")
+    (tmp_path / "restored" / "sub").mkdir(parents=True)
+    (tmp_path / "restored" / "a.mkv").write_bytes(b"x")          # a result of an earlier run
+    (tmp_path / "restored" / "sub" / "b.mkv").write_bytes(b"x")
+    jobs, _ = collect_jobs(str(tmp_path), str(tmp_path / "restored"))
+    assert [j.label for j in jobs] == ["a.mkv"]
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"{clip}\n{clip}\n")
+    with pytest.raises(UsageError, match="is listed twice"):
+        collect_jobs(None, str(tmp_path / "out"), list_file=str(listed))
+
+
+@pytest.mark.parametrize("suffix, chunk", [(".mkv", ".mkv"), (".mp4", ".mp4"), (".MTS", ".nut"), (".ts", ".nut"),
+                                           (".avi", ".nut"), ("", ".mkv")])
+def test_chunks_use_a_container_that_keeps_timestamps(suffix: str, chunk: str) -> None:
+    from ffmpeg_filter.farm.workdir import chunk_suffix_for
+
+    assert chunk_suffix_for(suffix) == chunk
+
+
+def test_final_mux_converts_mp4_timed_text_for_matroska_and_keeps_the_avi_rate(tmp_path: Path) -> None:
+    """mov_text cannot be copied into Matroska (ffmpeg: "Function not implemented" after all chunks were done);
+    it is converted to SRT, as the single-file tool does. AVI gets the source's frame rate, not 600 fps."""
+    import av
+
+    from ffmpeg_filter.binary import find_ffmpeg
+    from ffmpeg_filter.command import StreamPolicy
+    from ffmpeg_filter.farm.join import mux_final
+    from ffmpeg_filter.probe import probe_source
+
+    mp4 = make_sample_clip(tmp_path / "phone.mp4", frames=6, size=(32, 24))
+    info = probe_source(mp4)
+    video = make_sample_clip(tmp_path / "v.mkv", frames=6, size=(32, 24), audio=False, subtitles=False,
+                             chapters=False, tags=False)
+    joined = join_chunks([video], tmp_path / "joined.mkv", expected_frames=[6])
+    mux_final(joined, info, tmp_path / "out.mkv", ffmpeg=find_ffmpeg(), policy=StreamPolicy())
+    with av.open(str(tmp_path / "out.mkv")) as f:
+        kinds = [(s.type, s.codec_context.name if s.codec_context else None) for s in f.streams]
+    assert ("subtitle", "subrip") in kinds or ("subtitle", "srt") in kinds
+    mux_final(joined, info, tmp_path / "out.avi", ffmpeg=find_ffmpeg(), policy=StreamPolicy())
+    with av.open(str(tmp_path / "out.avi")) as f:
+        assert f.streams.video[0].average_rate == info.frame_rate

@@ -1,7 +1,8 @@
 """``fmanet-probe INPUT [INPUT ...]``: print per-frame exposure and a summary for videos or image sequences.
 
 Several inputs (a card's worth of clips) are probed one after another, each with its table and summary, or
-``--summary-only`` for one summary each; ``--json`` then prints a list with one object per readable input.
+``--summary-only`` for one summary each; ``--json`` then prints a list with one object per input, in their order
+(``{"path", "error"}`` for an input that could not be read).
 Exit codes: 0 success (even when some frames are unknown), 2 bad arguments or an unreadable input (the
 others are still probed). Table and JSON go to stdout; warnings and log messages go to stderr.
 """
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ExposureError as exc:
                 print(f"fmanet-probe: error: {exc}", file=sys.stderr)
                 code = 2
+                if args.json:       # keeps the list in the order of the inputs
+                    payloads.append({"path": path, "error": str(exc)})
                 continue
             if args.json:
                 payloads.append(_payload(track, args))
@@ -67,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write("\n")
             _write(track, args, sys.stdout)
             printed = True
-        if args.json and payloads:
+        if args.json and payloads and (len(args.input) > 1 or code == 0):
             json.dump(payloads[0] if len(args.input) == 1 else payloads, sys.stdout, indent=2)
             sys.stdout.write("\n")
             sys.stdout.flush()
@@ -79,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _payload(track: ExposureTrack, args: argparse.Namespace) -> dict:
-    payload = {"summary": track.summary(), "warnings": track.warnings}
+    payload = {"path": track.path, "summary": track.summary(), "warnings": track.warnings}
     if not args.summary_only:
         payload["frames"] = track.rows()
     return payload

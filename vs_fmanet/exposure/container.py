@@ -118,9 +118,12 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
         by_index = {s.index: s for s in streams}
         video_pts: list[int] = []
         raw: dict[int, list[tuple[int, int | None, bytes]]] = {s.index: [] for s in streams}
+        seen = {s.index: 0 for s in streams}    # packets demuxed, empty and discarded ones included
         if selected:
             try:
                 for packet in container.demux(*selected):
+                    if packet.stream.index in seen:
+                        seen[packet.stream.index] += 1
                     pts = packet.pts if packet.pts is not None else packet.dts
                     if pts is None or packet.size == 0 or packet.is_discard:
                         continue
@@ -137,7 +140,7 @@ def scan_container(path: str | os.PathLike, *, read_frame_times: bool = True) ->
                 warnings.append(f"{path}: read error after {len(video_pts)} video packets ({exc}); the file is "
                                 "truncated or damaged, later frames are missing from the probe")
         frame_times, origin = _video_times(video, video_pts, read_frame_times, warnings, path)
-        _check_complete(container, video, len(video_pts) if read_frame_times else None, streams, raw, warnings, path)
+        _check_complete(container, video, len(video_pts) if read_frame_times else None, streams, seen, warnings, path)
         for s in streams:
             tb = container.streams[s.index].time_base or Fraction(1, 1000)
             for pts, duration, payload in raw[s.index]:
@@ -187,15 +190,21 @@ def _video_times(video: av.video.stream.VideoStream, pts: list[int], read: bool,
 
 
 def _check_complete(container: av.container.InputContainer, video: av.video.stream.VideoStream, video_read: int | None,
-                    streams: list[StreamPackets], raw: dict[int, list], warnings: list[str], path: str) -> None:
-    """Warn when the index (MP4 sample tables) lists more samples than could be read: a truncated file."""
+                    streams: list[StreamPackets], seen: dict[int, int], warnings: list[str], path: str) -> None:
+    """Warn when the index (MP4 sample tables) lists more samples than could be read: a truncated file.
+
+    ``seen`` counts every demuxed packet of a stream, empty and discarded ones included (MP4 timed text stores the
+    gaps between cues as empty samples). QuickTime text tracks (codec "text": the chapter titles of an MP4, whose
+    last sample FFmpeg does not deliver as a packet) and streams with no packets at all are not checked."""
     listed = int(video.frames or 0)
     if video_read is not None and listed and video_read < listed:
         warnings.append(f"{path}: the index lists {listed} video frames but only {video_read} could be read; the file "
                         "is truncated (re-copy it); exposure is reported for the readable frames only")
     for s in streams:
+        if "text" in (s.codec, s.fourcc):
+            continue
         listed = int(container.streams[s.index].frames or 0)
-        got = len(raw[s.index])
-        if listed and got < listed:
+        got = seen[s.index]
+        if listed and 0 < got < listed:
             warnings.append(f"{path}: {s.describe()} lists {listed} samples but only {got} could be read; the file is "
                             "truncated, later frames get no metadata from it")

@@ -144,6 +144,9 @@ def probe_exposure(path: str | os.PathLike, *, frame_times: np.ndarray | None = 
         if len(ordered) and a.source not in detail:
             detail[a.source] = a.label
     interval = frame_intervals(times, n)
+    if n and nominal_fps and not np.isfinite(interval).any():
+        # one frame (a single still, a one-frame clip): no timestamps to difference, but a known rate
+        interval = np.full(n, 1.0 / float(nominal_fps))
     combined = combine_sources(aligned, interval, times)
     warnings.extend(combined.warnings)
     for message in warnings:
@@ -220,6 +223,8 @@ def _apply_prefer(prefer: str, candidates: list[SampleSeries], text: str) -> lis
 
 
 def _nominal_fps(times: np.ndarray, scan: ContainerScan) -> float | None:
+    """The clip's frame rate for angles and tags: from the same frame intervals the fractions use (so 180deg is a
+    fraction of exactly 0.5, also when Matroska's 1 ms clock rounds each timestamp), else the container's rate."""
     rate = _median_rate(times)
     return rate if rate else scan.average_fps
 
@@ -227,7 +232,11 @@ def _nominal_fps(times: np.ndarray, scan: ContainerScan) -> float | None:
 def _median_rate(times: np.ndarray) -> float | None:
     if times is None or times.shape[0] < 2 or not np.all(np.isfinite(times)):
         return None
-    step = float(np.median(np.diff(times)))
+    intervals = frame_intervals(times, int(times.shape[0]))
+    intervals = intervals[np.isfinite(intervals)]
+    if intervals.size == 0:
+        return None
+    step = float(np.median(intervals))
     return 1.0 / step if step > 0 else None
 
 
