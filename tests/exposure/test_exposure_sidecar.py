@@ -96,6 +96,9 @@ def test_csv_errors_name_file_line_and_fix(tmp_path, content, needle):
     ('{"frames": [{"i": 0, "shutter_angle_deg": 180}]}', None),
     ('{"comment": "nothing"}', "neither 'frames' nor a clip-level 'exposure'"),
     ('[1, 2]', "must be an object"),
+    ('{"exposure": null}', "has 'exposure': null; give the clip's value"),
+    ('[]', "lists no frames"),
+    ('{"frames": []}', "lists no frames"),
 ])
 def test_json_errors(tmp_path, content, needle):
     video = fx.write_video(tmp_path / "v.mp4", 2, 25)

@@ -107,6 +107,9 @@ def _json_rows(path: Path) -> tuple[list[tuple[str, dict[str, str]]], Any, Any]:
             for key in ("exposure", "exposure_s", "shutter_angle_deg"):
                 if key in data:
                     value = data[key]
+                    if value is None:
+                        raise ExposureInputError(f"read_sidecar: {str(path)!r} has {key!r}: null; give the clip's "
+                                                 'value (e.g. "exposure": "1/100") or remove the file')
                     return [], clip_fps, (f"{value}deg" if key == "shutter_angle_deg" else value)
             raise ExposureInputError(f"read_sidecar: {str(path)!r} has neither 'frames' nor a clip-level 'exposure'; "
                                      'write {"frames": [{"i": 0, "exposure": "1/100"}, ...]}')
@@ -115,6 +118,9 @@ def _json_rows(path: Path) -> tuple[list[tuple[str, dict[str, str]]], Any, Any]:
                                  f"{type(data).__name__}")
     if not isinstance(frames, list):
         raise ExposureInputError(f"read_sidecar: {str(path)!r}: 'frames' must be a list")
+    if not frames:
+        raise ExposureInputError(f"read_sidecar: {str(path)!r} lists no frames; write "
+                                 '{"frames": [{"i": 0, "exposure": "1/100"}, ...]} or a clip-level "exposure"')
     rows = []
     for k, frame in enumerate(frames):
         where = f"{path.name} frames[{k}]"
