@@ -155,7 +155,8 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
 
     n = info.frame_count
     first_pts, last_pts = int(info.pts[start]), int(info.pts[end - 1])
-    seek_pts = first_pts if start > 0 and info.kind == "video" else None
+    by_output_order = info.decode_order_pts
+    seek_pts = first_pts if start > 0 and info.kind == "video" and not by_output_order else None
     expected = start
     sizes = SizeConformer(f"'{info.path}'", info.width, info.height)
     for attempt in range(2):
@@ -168,9 +169,17 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
             if seek_pts is not None:
                 container.seek(seek_pts, stream=stream, backward=True)
             overshoot = False
+            output_index = -1
             for frame in container.decode(stream):
+                output_index += 1
                 if info.kind == "images":
                     index = expected
+                elif by_output_order:       # see SourceInfo.decode_order_pts: the k-th decoded frame is frame k
+                    if output_index < start:
+                        continue
+                    index = output_index
+                    if index >= n:
+                        break
                 else:
                     if frame.pts is None:
                         raise InputError(f"decode_range: a decoded frame of '{info.path}' has no timestamp; "
@@ -191,7 +200,7 @@ def _decoded_frames(info: SourceInfo, start: int, end: int, threads: int) -> Ite
                         continue
                 yield index, sizes.conform(frame, index)
                 expected = index + 1
-                if expected >= end or (info.kind == "video" and frame.pts >= last_pts):
+                if expected >= end or (info.kind == "video" and not by_output_order and frame.pts >= last_pts):
                     break
         except av.FFmpegError as exc:
             raise InputError(f"decode_range: decoding '{info.path}' failed at frame {expected}: {exc}") from exc

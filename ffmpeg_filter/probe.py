@@ -68,6 +68,8 @@ class SourceInfo:
     interlaced: bool = False
     has_alpha: bool = False
     audio_codecs: list[str] = dataclasses.field(default_factory=list)   # codec names of the audio streams
+    decode_order_pts: bool = False     # the container's pts follow decode order (AVI with B-frames): frames are
+                                       # numbered by output order and ranges decode from the start (no seek)
 
     @property
     def frame_count(self) -> int:
@@ -230,6 +232,10 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
         if Type.DISPLAYMATRIX in side:
             rotation = _rotation_from_display_matrix(side[Type.DISPLAYMATRIX])
         has_alpha = any(c.is_alpha for c in first.format.components)
+        # AVI stores no presentation times: its "pts" count packets in decode order, so a codec with B-frames
+        # decodes into frames whose pts are out of order; those frames are numbered by their output order instead
+        decode_order_pts = seq is None and "avi" in container.format.name.split(",") and \
+            bool(stream.codec_context.has_b_frames)
 
         time_base = Fraction(stream.time_base.numerator, stream.time_base.denominator) if stream.time_base \
             else Fraction(1, 25)
@@ -280,6 +286,7 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
             video_metadata=carried_stream_tags(dict(stream.metadata)),
             interlaced=bool(getattr(first, "interlaced_frame", False)), has_alpha=has_alpha,
             audio_codecs=[s.codec_context.name if s.codec_context else "unknown" for s in container.streams.audio],
+            decode_order_pts=decode_order_pts,
         )
     finally:
         container.close()
