@@ -1,6 +1,6 @@
 """Locating the ffmpeg executable and asking it what it can do.
 
-Order of preference (see docs/ffmpeg-and-farm-notes.md §3): an explicit ``--ffmpeg PATH``; else ``ffmpeg``
+Order of preference: an explicit ``--ffmpeg PATH``; else ``ffmpeg``
 on ``PATH``; else the static build shipped in the ``imageio-ffmpeg`` wheel (a project dependency, so the
 project's set-up always provides one). Capability queries run the binary with argument lists (never a
 shell) and are cached per executable.

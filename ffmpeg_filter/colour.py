@@ -1,7 +1,6 @@
 """Colour properties and HDR10 static metadata: from PyAV frames to ffmpeg encoder arguments.
 
-The frame pipe (rawvideo RGB inside NUT) carries no colour tags and no side data (docs/ffmpeg-and-farm-notes.md
-§2), so everything that makes the output look like the source is re-stated explicitly on the encoder side:
+The frame pipe (rawvideo RGB inside NUT) carries no colour tags and no side data, so everything that makes the output look like the source is re-stated explicitly on the encoder side:
 
 * primaries and transfer -> ``-color_primaries``/``-color_trc`` as options of the pipe *input* (ffmpeg 7.1+
   takes them from the frames and ignores them as output options); matrix, range and chroma siting ->

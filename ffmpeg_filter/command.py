@@ -1,6 +1,6 @@
 """Building the encoder's ffmpeg command line.
 
-Shape (docs/ffmpeg-and-farm-notes.md §0.1): ``ffmpeg [colour tags, offset] -f nut -i pipe:0 [trim] -i SOURCE
+Shape: ``ffmpeg [colour tags, offset] -f nut -i pipe:0 [trim] -i SOURCE
 [-f ffmetadata -i CHAPTERS] -map 0:v:0 -map 1:a? -map 1:s:K ... -fps_mode passthrough -c:v ... -pix_fmt ...
 -colorspace ... -color_range ... [HDR params] -c:a copy -c:s ... -map_metadata 1 -map_chapters N
 <user args verbatim> OUTPUT``.

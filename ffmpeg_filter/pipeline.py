@@ -1,7 +1,7 @@
 """One run of the tool: probe -> exposure -> restore -> encode + mux -> rename into place.
 
 :func:`run` is the library form of ``fmanet-ffmpeg`` (the CLI only parses options into :class:`RunOptions`
-and maps exceptions to exit codes). Data flow per docs/architecture.md: PyAV decodes the wanted frame range
+and maps exceptions to exit codes). Data flow: PyAV decodes the wanted frame range
 to float RGB with timestamps (:mod:`.decode`), the exposure readers give each frame's exposure as a
 fraction of the frame interval (``vs_fmanet.exposure``), the engine restores frames in order
 (:mod:`.restoring`), and an ffmpeg process encodes them while copying everything else from the source

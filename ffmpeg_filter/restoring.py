@@ -1,8 +1,8 @@
 """The one place where the command-line tool touches the model: building the restorer.
 
 Everything else in :mod:`ffmpeg_filter` only needs an object with the :class:`Restorer` shape, which
-``vs_fmanet.engine.Engine`` has (windows, overlap, tiles, devices and weights all live in the engine, per
-docs/architecture.md). Farm workers build theirs with the same function.
+``vs_fmanet.engine.Engine`` has (windows, overlap, tiles, devices and weights all live in the engine; the front
+ends only adapt frames). Farm workers build theirs with the same function.
 """
 
 from __future__ import annotations

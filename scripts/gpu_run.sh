@@ -120,6 +120,7 @@ case "$phase" in
     # fp16 export cut into <= 15 MiB parts under $OUT/weights (join here: scripts/weights_parts.py join).
     mkdir -p "$out"
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    [ -d .pydeps ] && export PYTHONPATH="$PWD/.pydeps:$PYTHONPATH"   # e.g. PyAV for --degrade-prob (see README_GPU)
     [ -d .bundle/sources ] || { echo "gpu_run: carry .bundle (python scripts/pack_sources.py --out .bundle/sources)" >&2; exit 1; }
     export VS_FMANET_SOURCES="$PWD/.bundle/sources"
     environment | tee -a "$out/train.log"

@@ -6,7 +6,9 @@
 
 ``split`` copies the model card and cuts its .safetensors into byte parts ``<file>.part000`` ... of at most
 ``--max-mib`` (default 15); ``join`` concatenates them into ``<dest>/<file>``, checks the sha256 against the card
-before anything becomes visible (temporary file, then rename) and writes the card beside it. A byte split needs no
+before anything becomes visible (temporary file, then rename) and writes the card beside it; a card marked
+``"default": true`` loses the mark when ``dest`` already has a default card for its model and scale (the note says
+how to switch), so the engine keeps one default. A byte split needs no
 knowledge of the format, and the card's sha256 proves the joined file is the trained one. ``join`` refuses to replace
 existing weights without -y.
 """
@@ -69,8 +71,34 @@ def join(src: Path, dest: Path, overwrite: bool) -> Path:
         raise ValueError(f"join: sha256 of the joined {meta['file']} is {digest.hexdigest()}, the card expects "
                          f"{meta['sha256']}; a part is missing or damaged")
     os.replace(tmp, target)
-    shutil.copyfile(cards[0], card_out)
+    other = _other_default(dest, meta, card_out.name)
+    if meta.get("default") is True and other is not None:
+        # an export on the device sees no other card and marks itself default; two defaults for one model and
+        # scale would stop the engine from choosing (the card's sha256 covers the weights, not the card)
+        meta.pop("default")
+        tmp_card = dest / f".{card_out.name}.joining"
+        tmp_card.write_text(json.dumps(meta, indent=2) + "\n")
+        os.replace(tmp_card, card_out)
+        print(f"weights_parts: {other.name} stays the default for model={meta.get('model')!r} scale="
+              f"{meta.get('scale')}; to switch, move \"default\": true from it to {card_out.name}", file=sys.stderr)
+    else:
+        shutil.copyfile(cards[0], card_out)
     return card_out
+
+
+def _other_default(dest: Path, meta: dict, own_name: str) -> Path | None:
+    """Another card in ``dest`` marked default for the same model and scale as ``meta``, or None."""
+    for card in sorted(dest.glob("*.json")):
+        if card.name == own_name:
+            continue
+        try:
+            other = json.loads(card.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(other, dict) and other.get("default") is True and \
+                (other.get("model"), other.get("scale")) == (meta.get("model"), meta.get("scale")):
+            return card
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,8 @@ by frame i-1, so frames must be restored in order. VapourSynth asks for frames i
 threads, so this front end keeps one :class:`vs_fmanet.engine.causal.CausalStream` per clip and:
 
 * gives each output frame n the source frames n - ``reorder`` .. n + k as shifted clips handed to one
-  ``std.ModifyFrame`` (its callbacks are serialised; the callback never calls ``get_frame``, see
-  docs/vapoursynth-notes.md);
+  ``std.ModifyFrame`` (its callbacks are serialised; the callback never calls ``get_frame``, which
+  can deadlock inside a frame request);
 * when frame n is asked for and the stream has reached frame m <= n (m >= n - ``reorder``), it pushes frames
   m .. n + k, caches the outputs of m .. n - 1 for their own requests, and returns n. Requests that arrive a
   little out of order (several threads, vspipe's prefetch) are therefore served exactly as in a strictly

@@ -1,6 +1,6 @@
 """Joining chunk files by copying their packets (PyAV), then muxing the source's other streams (ffmpeg).
 
-Not the ffmpeg concat demuxer: it re-bases timestamps (measured in docs/ffmpeg-and-farm-notes.md §5.2: first
+Not the ffmpeg concat demuxer: it re-bases timestamps (measured: first
 pts 0.042 -> 0.000 and most pts shifted by about 1 ms), which breaks VFR material. Here every packet keeps the
 timestamp its chunk's encoder gave it, which is the source timeline, so the joined stream has the single-pass
 timestamps. The chunks must have been encoded with identical settings (same encoder, size, pixel format and

@@ -7,7 +7,7 @@ always a piece boundary (a multiple of ``window`` or a scene start). A worker th
 single pass would run, with exactly the same input frames (the chunk decodes the context frames of its first and
 last piece too), and the joined output is bit-identical to a single pass.
 
-Boundaries follow av1an's idea (docs/ffmpeg-and-farm-notes.md §5.1-5.2): known scene cuts first (a seam at a
+Boundaries follow av1an's idea: known scene cuts first (a seam at a
 cut needs no context across it and is invisible), then fixed positions every ``chunk_frames`` frames inside long
 scenes (multiples of ``window``, counted from frame 0, so the plan never depends on which chunk ran first);
 ranges shorter than ``min_chunk_frames`` are glued to a neighbour.

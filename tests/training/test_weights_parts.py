@@ -46,3 +46,32 @@ def test_split_join_round_trip_and_refusals(tmp_path: Path) -> None:
     parts[-1].unlink()
     proc = parts_tool("join", str(tmp_path / "out"), str(tmp_path / "fresh"))
     assert proc.returncode == 2 and ("missing or damaged" in proc.stderr or "not contiguous" in proc.stderr)
+
+
+def test_join_keeps_one_default_card_per_model_and_scale(tmp_path: Path, monkeypatch) -> None:
+    """An export on the GPU machine sees no other card and marks itself default; joined into models/ beside the
+    shipped default it used to leave two defaults, and Engine() then refused to choose."""
+    import json
+
+    import pytest
+
+    from vs_fmanet.engine.weights import WeightsError, find_default_card
+
+    torch.manual_seed(0)
+    models = tmp_path / "models"
+    save_weights(build_model("tiny").state_dict(), models / "shipped.safetensors", preset="tiny", scale=4,
+                 default=True)
+    card = save_weights(build_model("tiny").state_dict(), tmp_path / "export" / "new.safetensors", preset="tiny",
+                        scale=4, default=True)
+    assert parts_tool("split", str(card), str(tmp_path / "parts")).returncode == 0
+    proc = parts_tool("join", str(tmp_path / "parts"), str(models))
+    assert proc.returncode == 0, proc.stderr
+    assert "shipped.json stays the default" in proc.stderr and "move \"default\": true" in proc.stderr
+    assert "default" not in json.loads((models / "new.json").read_text())
+    monkeypatch.setenv("VS_FMANET_MODELS", str(models))
+    assert find_default_card("fmanetpp", 4).card_path.name == "shipped.json"
+    # both marked (e.g. by hand): the error says what to fix
+    meta = json.loads((models / "new.json").read_text())
+    (models / "new.json").write_text(json.dumps({**meta, "default": True}))
+    with pytest.raises(WeightsError, match=r"several cards are marked \"default\": true.*remove the mark"):
+        find_default_card("fmanetpp", 4)

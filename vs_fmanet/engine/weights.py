@@ -150,6 +150,10 @@ def find_default_card(model: str, scale: int, preset: str | None = None) -> Mode
     defaults = [c for c in first_dir if c.extra.get("default") is True]
     if len(first_dir) == 1 or len(defaults) == 1:
         return (defaults or first_dir)[0]
+    if len(defaults) > 1:
+        names = [str(c.card_path) for c in defaults]
+        raise WeightsError(f"Engine: several cards are marked \"default\": true for model={model!r}, scale={scale}: "
+                           f"{names}; remove the mark from all but one (or pass weights= with the one to use)")
     names = [str(c.card_path) for c in first_dir]
     raise WeightsError(f"Engine: several weights match model={model!r}, scale={scale}: {names}; pass weights= "
                        "with one of them, preset= to narrow the choice, or mark one card with \"default\": true")

@@ -8,7 +8,7 @@ Per frame it reads (tag numbers from the EXIF 2.3 / DNG 1.4 specifications):
 * CinemaDNG FrameRate 0xC764 (SRATIONAL fps) and TimeCodes 0xC763 (SMPTE 12M, 8 bytes) in IFD0.
 
 Pillow (with pillow-heif registered for HEIC) reads everything it can open; ExifRead is the fallback for
-files Pillow cannot identify (CFA DNG and other raws), as docs/exposure-metadata-notes.md section 2 found. A still
+files Pillow cannot identify (CFA DNG and other raws). A still
 whose EXIF has no exposure (or no capture time) takes it from its XMP, embedded or an ``.xmp`` sidecar
 (:mod:`.xmp`).
 """

@@ -4,7 +4,7 @@ Written from GoPro's public GPMF specification (github.com/gopro/gpmf-parser, RE
 is a FourCC key, a 1-byte type (0 = nested), a 1-byte structure size, a 2-byte big-endian repeat count, then
 ``size * repeat`` payload bytes padded to 4. The exposure lives at DEVC -> STRM -> SHUT ('f', one float32 per
 video frame, seconds). Why our own parser: the PyPI GPMF packages either pull heavy GIS dependencies, clash
-on the ``gpmf`` import name, or ship cp310-312 wheels only (see docs/exposure-metadata-notes.md section 0).
+on the ``gpmf`` import name, or ship cp310-312 wheels only.
 
 Timing: each MP4 sample is one payload covering [pts, pts + duration); its n SHUT values are spread evenly,
 sample j at ``pts + j * duration / n``. :mod:`.align` then maps by index when the SHUT rate equals the video

@@ -3,7 +3,7 @@
 Sony, Panasonic, Canon and JVC camcorders and many compact cameras (AVCHD ``.MTS``/``.M2TS``, and their H.264
 MP4 files) store "Modified DV Pack Meta" in an H.264 SEI "user data unregistered" message with the UUID
 ``17ee8c60-f84d-11d9-8cd6-0800200c9a66``, repeated per frame or per group of pictures. Layout (exiftool
-H264.pm, docs/exposure-metadata-notes.md section 6): ``"MDPM"``, a u8 entry count, then entries of one tag byte
+H264.pm): ``"MDPM"``, a u8 entry count, then entries of one tag byte
 and four data bytes, tags in ascending order. Read here:
 
 * 0xA0 ExposureTime: u16 numerator, u16 denominator (big-endian), seconds.

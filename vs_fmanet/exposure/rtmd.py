@@ -1,6 +1,6 @@
 """Sony XAVC S/HS ``rtmd`` track reader: per-frame exposure time (exact rational) and capture frame rate.
 
-Layout (exiftool Sony.pm, telemetry-parser sony; see docs/exposure-metadata-notes.md section 5): a header
+Layout (exiftool Sony.pm, telemetry-parser sony): a header
 whose first big-endian u16 is its own length (0x001C), then SMPTE-style local sets -- u16 tag, u16 length,
 value -- all big-endian. Tag 0x8300 is a container to descend into. Read here:
 

@@ -1,7 +1,7 @@
 """DJI SRT telemetry reader (sidecar ``DJI_xxxx.SRT`` or an embedded mov_text / subrip track).
 
 Cue structure comes from FFmpeg's SRT demuxer through PyAV (handles the UTF-8 BOM, CRLF and cue numbering),
-so only the DJI cue *text* is parsed here, with the dialects in docs/exposure-metadata-notes.md section 4a:
+so only the DJI cue *text* is parsed here, with these dialects:
 
 * ``[shutter: 1/8000.0]`` / ``[shutter : 1/80.0]`` (2018+ per-frame models; value is a rational in seconds);
 * ``Shutter:60`` and ``TV:60`` (Phantom 3/4, Mavic Pro, 1 Hz; the value is the denominator);
