@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     end = io.add_mutually_exclusive_group()
     end.add_argument("-to", dest="to", type=_time("-to"), metavar="TIME", help="stop before this time")
     end.add_argument("-t", dest="duration", type=_time("-t"), metavar="DURATION", help="process this long")
-    io.add_argument("--fps", type=_rate, metavar="RATE", help="frame rate of an image-sequence input (default 25)")
+    io.add_argument("--fps", type=_rate, metavar="RATE", help="frame rate of an image-sequence input (default 25); "
+                    "with --live, the rate the live frames are timed by (frame i at i/RATE), like ffmpeg's input -r")
     add_deinterlace_option(io)
     io.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg executable (default: PATH, then imageio-ffmpeg's)")
     io.add_argument("--live", action="store_true",

@@ -371,6 +371,15 @@ def display_argv(cmd: EncodeCommand, temp_output: str, final_output: str) -> lis
     return [final_output if a == temp_output else a for a in cmd.argv]
 
 
+STDOUT_NAMES = ("-", "pipe:", "pipe:1", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def writes_to_stdout(output: str) -> bool:
+    """True when ``-o`` names this process's standard output (``-``, ``pipe:1``, ``/dev/stdout``...): the encoder
+    writes there itself (its own stdout would otherwise be a null device), with no temporary file."""
+    return output in STDOUT_NAMES
+
+
 def ensure_stdout_format(user_args: list[str]) -> None:
     """Writing to stdout (``-o -``) needs an explicit container format."""
     if user_option(user_args, ("-f",)) is None:
@@ -380,4 +389,4 @@ def ensure_stdout_format(user_args: list[str]) -> None:
 
 __all__ = ["Trim", "StreamPolicy", "EncodeCommand", "build_encode_command", "write_ffmetadata_chapters",
            "enc_pairs_to_args", "container_of", "default_encoder", "display_argv", "user_option",
-           "ensure_stdout_format"]
+           "ensure_stdout_format", "writes_to_stdout"]

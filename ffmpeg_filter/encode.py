@@ -136,16 +136,25 @@ class EncoderProcess:
         self._stderr.close()
 
     def abort(self) -> None:
-        """Stop ffmpeg now (SIGTERM, then SIGKILL after 5 s) and release everything; never raises."""
+        """Stop ffmpeg now (SIGTERM and the end of its input, then SIGKILL if it is still there after 5 s) and
+        release everything; never raises."""
         proc, self._proc = self._proc, None
-        self._nut = self._stream = None  # the writer's buffers are abandoned on purpose
+        nut, self._nut, self._stream = self._nut, None, None
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)    # first, so ffmpeg stops instead of finishing the file
+            except OSError:
+                proc.terminate()
+        # the NUT writer holds its own descriptor of ffmpeg's stdin: until it is closed too, ffmpeg (blocked in a
+        # read) never sees the end of its input and only the SIGKILL below would end it, 5 s later
+        if nut is not None:
+            try:
+                nut.close()
+            except Exception:   # a broken pipe (ffmpeg already gone) or a half-written packet: abandoned on purpose
+                pass
         if proc is not None:
             _close_quietly(proc.stdin)
             if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except OSError:
-                    proc.terminate()
                 try:
                     proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:

@@ -46,12 +46,14 @@ import numpy as np
 
 from . import atomic
 from .binary import encoder_pixel_formats, ffmpeg_major_version, ffmpeg_version, find_ffmpeg
-from .colour import ColourInfo, colour_from_frame, is_rgb_pixel_format, pick_pixel_format, video_colour_for_rgb_source
-from .command import container_of, ensure_stdout_format, user_option
+from .colour import (ColourInfo, colour_from_frame, fits_subsampling, is_rgb_pixel_format, pick_pixel_format,
+                     video_colour_for_rgb_source)
+from .command import (CONSTANT_RATE_CONTAINERS, container_of, ensure_stdout_format, user_option,
+                      writes_to_stdout)
 from .decode import SizeConformer, frame_to_rgb
 from .encode import EncoderProcess
 from .errors import FilterError, InputError, UsageError
-from .imageseq import is_sequence_pattern
+from .imageseq import is_sequence_pattern, names_one_image
 from .prefetch import POLL_S, Prefetcher
 from .progress import Progress
 from .restoring import Restorer, build_restorer
@@ -120,12 +122,15 @@ class LiveSource:
     """A live input opened with PyAV: frames as they arrive, with their timing.
 
     ``url``: what FFmpeg opens (see :func:`input_url`); ``input_format``: FFmpeg's ``-f`` for the input (None =
-    probe); ``options``: demuxer/protocol options. The first frame is decoded on :meth:`open` (the stream's size
+    probe); ``options``: demuxer/protocol options; ``rate``: frames per second to time the frames by (``--fps``,
+    like ffmpeg's input ``-r``: frame i at i / rate), instead of the input's own timestamps. The first frame is decoded on :meth:`open` (the stream's size
     and colours are needed before the encoder starts).
     """
 
-    def __init__(self, url: str, input_format: str | None = None, options: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, input_format: str | None = None, options: dict[str, str] | None = None,
+                 rate: Fraction | None = None) -> None:
         self.url = url
+        self._rate_override = Fraction(rate) if rate else None
         self.input_format = input_format
         self.options = dict(options or {})
         self.container: Any = None
@@ -157,10 +162,14 @@ class LiveSource:
             kinds = sorted({s.type for s in self.container.streams}) or ["nothing"]
             raise InputError(f"live input '{self.url}' has no video stream (it holds {', '.join(kinds)})")
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
+        # slice threads only: frame threading holds back as many frames as it has threads (latency, and frames
+        # delivered before a stall would wait for the next input)
+        self.stream.thread_type = "SLICE"
         self.time_base = Fraction(self.stream.time_base) if self.stream.time_base else Fraction(1, 1000)
         rate = self.stream.average_rate or self.stream.guessed_rate
         self.rate = Fraction(rate) if rate else None
+        if self._rate_override is not None:
+            self.rate, self.time_base = self._rate_override, 1 / self._rate_override
         self.codec = self.stream.codec_context.name
         self._frames = iter(self._decode())
         try:
@@ -216,6 +225,8 @@ class LiveSource:
 
     def _timing(self, frame: Any) -> tuple[int, int]:
         """(pts, duration) relative to the first frame, strictly increasing; synthesised from the rate when absent."""
+        if self._rate_override is not None:     # --fps: frame i at i / rate (time base 1 / rate)
+            return self._count, 1
         tb = self.time_base
         step = int(round(1 / (self.rate * tb))) if self.rate else 1
         step = max(step, 1)
@@ -228,8 +239,11 @@ class LiveSource:
             self._pts0 = int(pts)
         rel = int(pts) - self._pts0
         if self._last_pts is not None and rel <= self._last_pts:
-            log.debug("live: frame %d has a non-increasing timestamp; shifted", self._count)
-            rel = self._last_pts + 1
+            # a source restart, a loop or a timestamp wrap: continue the timeline one frame interval on
+            log.info("live: frame %d goes back in time (source restart or timestamp wrap); the output timeline "
+                     "continues from the previous frame", self._count)
+            self._pts0 = int(pts) - (self._last_pts + step)
+            rel = self._last_pts + step
         self._last_pts = rel
         duration = int(frame.duration) if getattr(frame, "duration", None) else step
         return rel, duration
@@ -287,12 +301,16 @@ def build_live_command(source: LiveSource, *, ffmpeg: str, output: str, out_widt
     if codec != "copy" and supported is None:
         raise UsageError(f"--live: encoder '{codec}' is not in the ffmpeg build at {ffmpeg}; list the available ones "
                          "with 'ffmpeg -encoders' or pick another -c:v")
-    pix_fmt = user_option(user_args, _PIXFMT_FLAGS) or pick_pixel_format(layout, supported)
+    pix_fmt = user_option(user_args, _PIXFMT_FLAGS) or pick_pixel_format(layout, supported, (out_width, out_height))
     if pix_fmt and user_option(user_args, _PIXFMT_FLAGS) is None:
         video += ["-pix_fmt", pix_fmt]
+        if not fits_subsampling(layout, out_width, out_height):
+            log.warning("the %dx%d output cannot be stored with the source's chroma subsampling (%s); writing %s",
+                        out_width, out_height, layout, pix_fmt)
     major = ffmpeg_major_version(ffmpeg)
-    video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
-    video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
+    if container not in CONSTANT_RATE_CONTAINERS:     # AVI and raw streams: the frame rate is their time base
+        video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
+        video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
     video += colour.output_args(rgb_output=bool(pix_fmt and is_rgb_pixel_format(pix_fmt)))
     if stream_output:
         video += ["-flush_packets", "1"]
@@ -361,9 +379,14 @@ def check_live_options(opts: Any) -> None:
                          "latency); deinterlace upstream, e.g. ffmpeg -i SRC -vf bwdif -f nut - | fmanet-ffmpeg --live")
     if opts.dry_run:
         raise UsageError("--live: --dry-run would consume the live input; run without --dry-run")
-    if is_sequence_pattern(opts.output):
-        raise UsageError(f"--live: image-sequence output '{opts.output}' is not supported; write a video file or a "
-                         "stream")
+    if is_sequence_pattern(opts.output) or names_one_image(opts.output, opts.user_args):
+        raise UsageError(f"--live: image output '{opts.output}' is not supported; write a video file or a stream "
+                         "(or run without --live)")
+    if container_of(opts.output, opts.user_args) == "gif":
+        raise UsageError("--live: GIF output needs the whole clip for its palette; write a video (e.g. .mkv) or run "
+                         "without --live")
+    if opts.duration_s is not None and not opts.duration_s > 0:
+        raise UsageError(f"-t {opts.duration_s:g}: the duration must be positive")
 
 
 def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
@@ -374,8 +397,8 @@ def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
     t_start = time.monotonic()
     check_live_options(opts)
     ffmpeg = find_ffmpeg(opts.ffmpeg)
-    stream_output = is_stream_output(opts.output)
-    to_stdout = opts.output in ("-", "pipe:", "pipe:1")
+    to_stdout = writes_to_stdout(opts.output)
+    stream_output = to_stdout or is_stream_output(opts.output)
     if to_stdout:
         ensure_stdout_format(opts.user_args)
     output = Path(opts.output)
@@ -391,12 +414,12 @@ def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
                     "model (--model fmanetpp-causal, the default with --live) for low latency",
                     describe.get("model"), describe.get("overlap", "several"))
 
-    source = LiveSource(input_url(opts.input), opts.input_format, opts.input_options)
+    source = LiveSource(input_url(opts.input), opts.input_format, opts.input_options, rate=opts.fps)
     temp_target = None if stream_output else atomic.temp_path_for(output)
     enc: EncoderProcess | None = None
     progress: Progress | None = None
     try:
-        source.open()
+        _open_interruptibly(source)
         out_w, out_h = source.width * scale, source.height * scale
         fraction = _exposure_fraction(opts.exposure, source, opts.fps)
         log.info("live input %s: %dx%d %s %s%s; exposure %s", source.url, source.width, source.height,
@@ -438,6 +461,28 @@ def run_live(opts: Any, *, restorer: Restorer | None = None) -> Any:
     finally:
         source.close()
         atomic.discard(temp_target)
+
+
+def _open_interruptibly(source: LiveSource) -> None:
+    """``source.open()`` (FFmpeg probing the input and decoding its first frame, which waits as long as the source
+    sends nothing) on a helper thread, while this thread waits in short joins: a Ctrl-C or SIGTERM (raised here by
+    the handlers) then ends the run at once with 130/143 instead of after the input's first frame. A thread left
+    blocked in FFmpeg is a daemon and ends with the process."""
+    failure: list[BaseException] = []
+    log.info("live: waiting for the input %s", source.url)
+
+    def target() -> None:
+        try:
+            source.open()
+        except BaseException as exc:   # handed to the waiting thread
+            failure.append(exc)
+
+    opener = threading.Thread(target=target, name="fmanet-live-open", daemon=True)
+    opener.start()
+    while opener.is_alive():
+        opener.join(POLL_S)
+    if failure:
+        raise failure[0]
 
 
 def _pump(source: LiveSource, restorer: Restorer, enc: EncoderProcess, fraction: float, limit: int | None,

@@ -29,8 +29,8 @@ from vs_fmanet.exposure import PREFER_CHOICES as EXPOSURE_SOURCES   # the reader
 
 from . import atomic
 from .binary import ffmpeg_version, find_ffmpeg
-from .command import (StreamPolicy, Trim, build_encode_command, display_argv, ensure_stdout_format,
-                      user_option, write_ffmetadata_chapters)
+from .command import (StreamPolicy, Trim, build_encode_command, display_argv, ensure_stdout_format, user_option,
+                      write_ffmetadata_chapters, writes_to_stdout)
 from .decode import decode_range
 from .deinterlace import check_deinterlace_mode, plan_deinterlace
 from .encode import EncoderProcess
@@ -188,7 +188,7 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
     if opts.exposure_from not in EXPOSURE_SOURCES:
         raise UsageError(f"--exposure-from {opts.exposure_from!r}: choose one of {', '.join(EXPOSURE_SOURCES)}")
     check_deinterlace_mode(opts.deinterlace)
-    to_stdout = opts.output in ("-", "pipe:", "pipe:1")
+    to_stdout = writes_to_stdout(opts.output)
     image_output = not to_stdout and is_sequence_pattern(opts.output)
     # "-o photo_x4.png": one image file (a single still in, or one frame cut out); not a video in a .png name
     single_image = not to_stdout and not image_output and names_one_image(opts.output, opts.user_args)

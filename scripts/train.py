@@ -40,6 +40,7 @@ import argparse
 import json
 import logging
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from vs_fmanet.data.degrade import DegradationConfig  # noqa: E402
 from vs_fmanet.model import build_network, count_parameters  # noqa: E402
+from vs_fmanet.model.causal_config import CAUSAL_PRESETS  # noqa: E402
+from vs_fmanet.model.config import PRESETS  # noqa: E402
 from vs_fmanet.engine.accel import to_channels_last_  # noqa: E402
 from vs_fmanet.engine.weights import load_state_dict, read_model_card, save_weights  # noqa: E402
 from vs_fmanet.training.losses import degradation_loss, ete_loss, joint_loss, metadata_dropout  # noqa: E402
@@ -71,6 +74,8 @@ def parse_plan(text: str) -> dict[str, int]:
         if name not in STAGES or not steps.isdigit():
             raise SystemExit(f"train.py: bad --plan entry {part!r}; expected e.g. ete:300,degradation:500,joint:4000 "
                              f"(stages: {', '.join(STAGES)})")
+        if name in plan:
+            raise SystemExit(f"train.py: --plan names the stage {name!r} twice ({text!r}); give each stage once")
         plan[name] = int(steps)
     return plan
 
@@ -95,7 +100,8 @@ def stage_parameters(model, stage: str) -> list[torch.nn.Parameter]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", required=True, help="model name, e.g. fmanetpp_small_x4")
-    ap.add_argument("--preset", default="small")
+    ap.add_argument("--preset", default=None,
+                    help="architecture preset (default small; a resumed run keeps the preset it was trained with)")
     ap.add_argument("--causal", action="store_true",
                     help="train the causal low-latency model (fmanetpp-causal); --preset small = causal-small")
     ap.add_argument("--scale", type=int, default=4)
@@ -136,9 +142,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="when starting from scratch, copy every tensor whose name and shape match from these "
                          "weights (a model card .json), e.g. the bidirectional model's for a causal run")
     args = ap.parse_args(argv)
+    check_arguments(ap, args)
     args.model = "fmanetpp-causal" if args.causal else "fmanetpp"
+    args.preset = resumed_preset(ap, args)
     if args.causal and not args.preset.startswith("causal-"):
         args.preset = f"causal-{args.preset}"
+    if args.preset not in (CAUSAL_PRESETS if args.causal else PRESETS):
+        ap.error(f"--preset {args.preset!r} is not a {args.model} preset; choose one of "
+                 f"{', '.join(CAUSAL_PRESETS if args.causal else PRESETS)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     from vs_fmanet.data import TrainingSampler
 
@@ -182,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                  args.init_from)
     apply_recipe(args, resumed_recipe)
     log.info("parameters: %s", count_parameters(model))
+    if args.export_only and not (work / "model.json").exists() and not shipped.exists() and not args.init_from:
+        raise SystemExit(f"train.py: --export-only: there is no checkpoint in {work}, no {shipped} and no "
+                         "--init-from to export; train first (without --export-only)")
     if args.export_only:
         sampler_state = sampler_state or {}
         export(model, args, progress, wall, models_dir, sampler_state)
@@ -304,6 +318,44 @@ def _card_recipe(card: Path) -> dict:
         return {}
     training = read_model_card(card).extra.get("training", {})
     return {k: training[k] for k in RECIPE_DEFAULTS if k in training}
+
+
+def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse values that would crash later or write outside the work folder, with the flag named."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.name):
+        ap.error(f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it names a folder in --workdir "
+                 "and the files in --models)")
+    if args.scale not in (1, 2, 4):
+        ap.error(f"--scale {args.scale}: must be 1, 2 or 4")
+    for flag in ("batch", "frames", "lr_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            ap.error(f"--{flag.replace('_', '-')} {value}: must be at least 1")
+    for flag in ("meta_keep",):
+        value = getattr(args, flag)
+        if value is not None and not 0.0 <= value <= 1.0:
+            ap.error(f"--{flag.replace('_', '-')} {value}: must be a probability from 0 to 1")
+
+
+def resumed_preset(ap: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """The preset to build: the one the run being resumed was trained with (its work-folder state, else the shipped
+    card), so a resume need not repeat --preset; a different --preset is refused (the weights would not load)."""
+    stored = None
+    state = Path(args.workdir) / args.name / "state.json"
+    card = Path(args.models) / f"{args.name}.json"
+    if state.exists():
+        stored = json.loads(state.read_text()).get("preset")
+    elif card.exists():
+        stored = read_model_card(card).preset
+    if stored is None:
+        return args.preset or "small"
+    wanted = args.preset
+    if wanted is not None and args.causal and not wanted.startswith("causal-"):
+        wanted = f"causal-{wanted}"
+    if wanted is not None and wanted != stored:
+        ap.error(f"--preset {args.preset}: the run '{args.name}' being resumed was trained as {stored!r}; drop "
+                 "--preset (or give another --name to start a new run)")
+    return stored
 
 
 def apply_recipe(args: argparse.Namespace, resumed: dict) -> None:

@@ -18,6 +18,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+from ..command import writes_to_stdout
 from ..errors import InputError, UsageError
 
 VIDEO_EXTENSIONS = (".mkv", ".mp4", ".mov", ".m4v", ".webm", ".avi", ".ts", ".m2ts", ".mts", ".mxf", ".flv",
@@ -79,7 +80,7 @@ def collect_jobs(input_path: str | None, output: str, *, list_file: str | None =
     """
     if bool(input_path) == bool(list_file):
         raise UsageError("give exactly one of -i INPUT (a file or a folder) and --input-list FILE")
-    if output in ("-", "pipe:", "pipe:1"):
+    if writes_to_stdout(output):
         raise UsageError("fmanet-farm writes files (chunks are joined at the end), so it cannot write to stdout; "
                          "give -o a file or folder, or use fmanet-ffmpeg -o - to stream")
     out = Path(output)

@@ -181,6 +181,7 @@ def test_stream_targets_and_command(nut_clip, ffmpeg_exe, tmp_path):
     (["--dry-run"], "--live: --dry-run would consume the live input"),
     (["--deinterlace", "on"], "--live: --deinterlace on is not available"),
     (["--input-option", "probesize"], "--input-option 'probesize': expected KEY=VALUE"),
+    (["-t", "0"], "-t 0: the duration must be positive"),
 ])
 def test_refused_options(nut_clip, tmp_path, capsys, extra, message):
     code = cli.main(["--live", "-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), *ENGINE, *extra])
@@ -208,3 +209,80 @@ def test_live_refuses_an_ensemble(tmp_path, nut_clip, capsys):
     code = cli.main(["--live", "-i", str(nut_clip), "-o", str(tmp_path / "o.mkv"), *ENGINE, "--ensemble", "2"])
     assert code != 0 and "ensemble=2 does not apply to model='fmanetpp-causal'" in capsys.readouterr().err
     assert not (tmp_path / "o.mkv").exists()
+
+
+@pytest.mark.parametrize("name, message", [("still.png", "image output"), ("clip.gif", "GIF output needs the whole"),
+                                           ("frames_%04d.png", "image output")])
+def test_live_refuses_image_and_gif_outputs(nut_clip, tmp_path, capsys, name, message):
+    assert cli.main(["--live", "-i", str(nut_clip), "-o", str(tmp_path / name), *ENGINE]) == 2
+    assert message in capsys.readouterr().err
+
+
+def _live(args: list[str], stdin: bytes, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ffmpeg_filter.cli", "--live", *args], input=stdin,
+                          capture_output=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=timeout)
+
+
+def test_live_to_dev_stdout_a_restarted_source_and_fps_retiming(nut_clip, ffmpeg_exe, tmp_path):
+    """-o /dev/stdout used to exit 0 having written nothing (the encoder's own stdout is a null device); a source
+    whose timestamps jump back (a restart, a loop) used to stack every later frame on one timestamp; --fps used to
+    change only the exposure maths, not the timing; AVI used to come out at 600 fps."""
+    done = _live(["-i", "-", "-o", "/dev/stdout", *ENGINE, "--", "-f", "nut"], nut_clip.read_bytes())
+    assert done.returncode == 0, done.stderr.decode()
+    (tmp_path / "stdout.nut").write_bytes(done.stdout)
+    assert len(_frames(tmp_path / "stdout.nut")) == 12
+
+    ts = tmp_path / "a.ts"
+    subprocess.run([ffmpeg_exe, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=32x24:r=25", "-frames:v", "6",
+                    "-c:v", "libx264", "-bf", "0", "-f", "mpegts", str(ts)], check=True)
+    looped = tmp_path / "looped.mkv"
+    done = _live(["-i", "-", "-o", str(looped), *ENGINE], ts.read_bytes() * 2)
+    assert done.returncode == 0, done.stderr.decode()
+    assert [f.pts for f in _frames(looped)] == [40 * i for i in range(12)]
+
+    mjpeg = subprocess.run([ffmpeg_exe, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-frames:v", "5",
+                            "-c:v", "mjpeg", "-f", "image2pipe", "-"], check=True, capture_output=True).stdout
+    timed = tmp_path / "ten.mkv"
+    done = _live(["-i", "-", "-o", str(timed), "--fps", "10", "--exposure", "1/20", *ENGINE, "--report",
+                  str(tmp_path / "r.json")], mjpeg)
+    assert done.returncode == 0, done.stderr.decode()
+    assert [f.pts for f in _frames(timed)] == [0, 100, 200, 300, 400]
+    assert json.loads((tmp_path / "r.json").read_text())["exposure_summary"]["fraction"] == pytest.approx(0.5)
+
+    avi = tmp_path / "live.avi"
+    done = _live(["-i", "-", "-o", str(avi), *ENGINE], nut_clip.read_bytes())
+    assert done.returncode == 0, done.stderr.decode()
+    with av.open(str(avi)) as c:
+        assert c.streams.video[0].average_rate == 25
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_before_the_first_frame_ends_the_run_at_once(tmp_path, sig, code):
+    """Probing a live input waits as long as the source sends nothing; Ctrl-C and SIGTERM used to be noticed only
+    when the first frame (or the end of the input) arrived."""
+    cmd = [sys.executable, "-m", "ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(tmp_path / "x.mkv"), *ENGINE,
+           "-v"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    seen: list[str] = []
+    waiting = threading.Event()
+
+    def watch() -> None:                   # the engine is built and FFmpeg starts reading the (silent) pipe
+        for raw in proc.stderr:
+            seen.append(raw.decode("utf-8", "replace"))
+            if "live: waiting for the input" in seen[-1]:
+                waiting.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        assert waiting.wait(90), "".join(seen)
+        time.sleep(0.5)
+        assert proc.poll() is None, "".join(seen)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=20) == code
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+    assert not (tmp_path / "x.mkv").exists() and list(tmp_path.iterdir()) == []

@@ -207,3 +207,24 @@ def test_an_output_filter_after_the_double_dash_sizes_the_result(sdr_clip: Path,
     assert {k: got["video"][k] for k in ("color_range", "colorspace", "color_primaries", "color_trc")} == \
         {k: src["video"][k] for k in ("color_range", "colorspace", "color_primaries", "color_trc")}
     assert got["audio"] and got["subtitles"] and got["chapters"] == src["chapters"]
+
+
+def test_aborting_the_encoder_does_not_wait_for_the_kill_timeout(tmp_path: Path):
+    """The NUT writer kept its own descriptor of ffmpeg's stdin open, so ffmpeg never saw the end of its input and
+    every abort (Ctrl-C, SIGTERM, a failed run) waited the 5 s before SIGKILL."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from ffmpeg_filter.binary import find_ffmpeg
+    from ffmpeg_filter.encode import EncoderProcess
+
+    argv = [find_ffmpeg(), "-hide_banner", "-v", "error", "-y", "-f", "nut", "-i", "pipe:0", "-c:v", "libx264",
+            "-preset", "ultrafast", str(tmp_path / "aborted.mkv")]
+    enc = EncoderProcess(argv, width=64, height=48, time_base=Fraction(1, 25)).start()
+    for i in range(5):
+        enc.write(np.zeros((48, 64, 3), np.float32), i)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    enc.abort()
+    assert time.monotonic() - t0 < 3.0

@@ -185,3 +185,31 @@ def test_channels_last_on_the_cpu_trains_the_same_network(tmp_path: Path) -> Non
     for key, value in states["cl"].items():
         assert value.is_contiguous(), key
         torch.testing.assert_close(value, states["plain"][key], rtol=1e-3, atol=1e-4, msg=key)
+
+
+def test_a_resume_keeps_its_preset_and_bad_arguments_are_refused_by_name(tmp_path: Path) -> None:
+    """Resuming without --preset used to build the default 'small' network and crash loading the 'tiny' checkpoint
+    (a size-mismatch traceback); --name could point outside the work folder; --export-only exported untrained
+    weights."""
+    train(tmp_path, "--name", "t", "--plan", "ete:1,degradation:0,joint:1")
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp_path / "work"),
+           "--models", str(tmp_path / "models"), "--device", "cpu", *TINY_RECIPE]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=300, env=env)
+
+    resumed = run("--name", "t", "--plan", "ete:1,degradation:0,joint:2")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((tmp_path / "work" / "t" / "state.json").read_text())["progress"]["joint"] == 2
+    for args, message in [
+        (["--name", "t", "--preset", "small", "--plan", "joint:3"], "was trained as 'tiny'; drop --preset"),
+        (["--name", "../escape", "--plan", "joint:1"], "--name '../escape': use letters"),
+        (["--name", "fresh", "--export-only"], "--export-only: there is no checkpoint"),
+        (["--name", "u", "--batch", "0"], "--batch 0: must be at least 1"),
+        (["--name", "u", "--plan", "joint:1,joint:2"], "names the stage 'joint' twice"),
+        (["--name", "u", "--preset", "nonsense"], "--preset 'nonsense' is not a fmanetpp preset"),
+    ]:
+        proc = run(*args)
+        assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "models" / "fresh.json").exists()
