@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
+from clifix import interactive_command
 
 from ffmpeg_filter import cli
 from ffmpeg_filter.binary import find_ffmpeg
@@ -119,9 +120,9 @@ def test_ctrl_c_finalises_a_live_recording(nut_clip, tmp_path):
     data = nut_clip.read_bytes()
     out = tmp_path / "rec.mkv"
     engine = [a if a != "causal-tiny" else "causal-tiny-k1" for a in ENGINE]
-    cmd = [sys.executable, "-m", "ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(out), *engine,
-           "--progress", "json", "--progress-interval", "0",
-           "--input-option", "analyzeduration=0", "--input-option", "probesize=32"]
+    cmd = interactive_command("ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(out), *engine,
+                              "--progress", "json", "--progress-interval", "0",
+                              "--input-option", "analyzeduration=0", "--input-option", "probesize=32")
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     restored = threading.Event()
@@ -260,8 +261,7 @@ def test_live_to_dev_stdout_a_restarted_source_and_fps_retiming(nut_clip, ffmpeg
 def test_a_signal_before_the_first_frame_ends_the_run_at_once(tmp_path, sig, code):
     """Probing a live input waits as long as the source sends nothing; Ctrl-C and SIGTERM used to be noticed only
     when the first frame (or the end of the input) arrived."""
-    cmd = [sys.executable, "-m", "ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(tmp_path / "x.mkv"), *ENGINE,
-           "-v"]
+    cmd = interactive_command("ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(tmp_path / "x.mkv"), *ENGINE, "-v")
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     seen: list[str] = []

@@ -6,11 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from clifix import interactive_command
 from ffmpegfix import FailingRestorer, NearestRestorer
 
 from ffmpeg_filter import cli, pipeline
@@ -145,16 +145,10 @@ def test_json_progress_and_report(sdr_clip: Path, tmp_path: Path, capsys, neares
 
 
 # ------------------------------------------------------------------------------------------------ interrupts
-def _default_sigint() -> None:
-    """A test runner started in the background (``cmd &`` in a script) ignores SIGINT, and children inherit that;
-    Python then installs no Ctrl-C handler. Give the tool the terminal's default, as an interactive user has."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _spawn(args: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "ffmpeg_filter.cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO), preexec_fn=_default_sigint)
+    return subprocess.Popen(interactive_command("ffmpeg_filter.cli", *args), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO))
 
 
 @pytest.mark.parametrize("sig, code, wait_for", [(signal.SIGINT, 130, "progress"), (signal.SIGTERM, 143, "start")])
