@@ -213,9 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     ap.add_argument("--record-card", action="store_true",
                     help="also store the table under 'evaluation' in the weights' model card")
+    ap.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --json file")
     args = ap.parse_args(argv)
+    check_arguments(ap, args)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    engines = build_engines(args.weights, args.scale, args.device, args.precision, args.ensemble, args.tile)
+    try:
+        engines = build_engines(args.weights, args.scale, args.device, args.precision, args.ensemble, args.tile)
+    except (ValueError, OSError) as exc:       # unknown weights, scale, precision, tile, device: one line, no traceback
+        ap.error(str(exc))
     t0 = time.time()
     results = evaluate(engines, args.size, args.seed, tuple(args.benchmarks.split(",")), args.max_clips)
     table = format_table(results)
@@ -225,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     payload = {"weights": args.weights, "engines": {k: e.describe() for k, e in engines.items()}, "size": args.size,
                "seed": args.seed, "seconds": time.time() - t0, "results": results}
     if args.json:
-        Path(args.json).write_text(json.dumps(payload, indent=1, default=str) + "\n")
+        target = Path(args.json)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+        tmp.replace(target)
     if args.record_card:
         for label, engine in engines.items():
             record_in_card(engine, label, args, results)
@@ -234,6 +242,21 @@ def main(argv: list[str] | None = None) -> int:
                                    args.side_by_side_benchmark)
         print("side by side (PSNR, whole clip): " + ", ".join(f"{k} {v:.2f} dB" for k, v in shown.items()))
     return 0
+
+
+def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what would fail (or lose the measurements) only after minutes of evaluation, naming the flag."""
+    unknown = [b for b in args.benchmarks.split(",") if b not in BENCHMARKS]
+    if unknown:
+        ap.error(f"--benchmarks: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARKS)}")
+    if args.max_clips is not None and args.max_clips < 1:
+        ap.error(f"--max-clips {args.max_clips}: must be at least 1")
+    if args.json:
+        target = Path(args.json)
+        if not target.parent.is_dir():
+            ap.error(f"--json {args.json}: the folder {target.parent} does not exist; create it first")
+        if target.exists() and not args.overwrite:
+            ap.error(f"--json {args.json} already exists; pass -y to replace it")
 
 
 def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) -> None:

@@ -122,6 +122,11 @@ def test_bad_stream_inputs(engine):
         list(engine.stream(frames))
     with pytest.raises(ValueError, match="exposure ended before frame 1"):
         list(engine.stream(frames[:1] * 2, exposure=[0.5]))
+    same = [np.zeros((8, 8, 3), np.float32)] * 3
+    np.testing.assert_array_equal(np.stack(list(engine.stream(same, exposure=0.5))),
+                                  engine.restore(np.stack(same), 0.5))      # one number for all, as restore() takes
+    with pytest.raises(ValueError, match=r"exposure of frame 0 is '0.5', text"):
+        list(engine.stream(same, exposure=["0.5"] * 3))
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -153,3 +153,22 @@ def test_the_card_gathers_rows_of_the_same_weights_and_drops_rows_of_older_ones(
     card.write_text(json.dumps(data))
     third = record("syn-re")
     assert set(third["results"]) == {"syn-re"} and third["sha256"] != second["sha256"]
+
+
+def test_bad_arguments_fail_before_any_evaluation_and_results_are_not_overwritten(tmp_path: Path) -> None:
+    """An unknown benchmark, --max-clips 0 or a --json in a missing folder used to fail with a traceback after the
+    earlier benchmarks had run (their numbers lost); an existing --json was replaced silently."""
+    existing = tmp_path / "kept.json"
+    existing.write_text("{}\n")
+    for args, message in [
+        (["--benchmarks", "syn-me-1,syn-me-9"], "--benchmarks: unknown 'syn-me-9'"),
+        (["--max-clips", "0"], "--max-clips 0: must be at least 1"),
+        (["--json", str(tmp_path / "missing" / "x.json")], "does not exist; create it first"),
+        (["--json", str(existing)], "already exists; pass -y to replace it"),
+        (["--scale", "3"], "no weights found for model='fmanetpp', scale=3"),
+        (["--precision", "fp8"], "precision='fp8' is not supported"),
+    ]:
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--device", "cpu", *args],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert existing.read_text() == "{}\n"

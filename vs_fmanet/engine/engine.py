@@ -13,6 +13,7 @@ free memory once per frame size; pass an explicit ``tile`` for results that are 
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -274,19 +275,21 @@ class Engine:
                                                              piece)[0]
         return out
 
-    def stream(self, frames: Iterable[np.ndarray], exposure: Iterable[float] | None = None,
+    def stream(self, frames: Iterable[np.ndarray], exposure: Iterable[float] | float | None = None,
                scene_starts: Iterable[bool] | None = None) -> Iterator[np.ndarray]:
         """Restore an arbitrarily long sequence with bounded memory: one [H, W, 3] in, one [s*H, s*W, 3] out, in order.
 
         Args:
             frames: iterable of [H, W, 3] float RGB frames in [0, 1].
-            exposure: iterable of fractions (NaN = unknown), one per frame, or None. It may be longer than the
-                frames (values past the last frame are not read), so an endless ``itertools.repeat(0.5)`` is fine.
+            exposure: iterable of fractions (NaN = unknown), one per frame, one number for all, or None. It may be
+                longer than the frames (values past the last frame are not read).
             scene_starts: iterable of bools, True where a frame starts a new scene, or None (may be longer, too).
 
         At most ``window + 2*overlap`` input frames are held (causal model: its look-ahead + 1, plus the recurrent
         state). The output equals :meth:`restore` bit for bit.
         """
+        if isinstance(exposure, (int, float, np.integer, np.floating)) and not isinstance(exposure, bool):
+            exposure = itertools.repeat(exposure)      # one number for every frame, as restore() takes it
         if self._causal:
             return stream_causal(self, iter(frames), None if exposure is None else iter(exposure),
                                  None if scene_starts is None else iter(scene_starts))

@@ -36,9 +36,11 @@ def check_frame(frame: np.ndarray, index: int, shape: tuple[int, int] | None, fu
 
 def check_exposure_value(value: object, index: int, func: str) -> float:
     """One exposure fraction: float in (0, 1] (slightly above 1 is clamped) or NaN; raise ValueError otherwise."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{func}: exposure of frame {index} is {value!r}, a bool; give the fraction of the frame "
-                         "interval as a number (e.g. 0.5 for a 180-degree shutter) or NaN for unknown")
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        kind = "a bool" if isinstance(value, (bool, np.bool_)) else "text"
+        raise ValueError(f"{func}: exposure of frame {index} is {value!r}, {kind}; give the fraction of the frame "
+                         "interval as a number (e.g. 0.5 for a 180-degree shutter) or NaN for unknown (for '1/100' "
+                         "or '180deg' convert with vs_fmanet.exposure.parse_exposure_override)")
     try:
         r = float(value)   # type: ignore[arg-type]
     except (TypeError, ValueError):
