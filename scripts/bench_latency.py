@@ -177,6 +177,8 @@ def parse_size(text: str) -> tuple[int, int]:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise SystemExit(f"bench_latency.py: size {text!r} must be HxW in LR pixels, e.g. 32x32") from None
+    if h < 1 or w < 1:
+        raise SystemExit(f"bench_latency.py: size {text!r} must be positive")
     return h, w
 
 
@@ -211,6 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     if args.json and Path(args.json).exists() and not args.overwrite:
         raise SystemExit(f"bench_latency.py: {args.json} already exists; pass -y to overwrite it")
+    if args.json and not Path(args.json).parent.is_dir():
+        raise SystemExit(f"bench_latency.py: --json {args.json}: the folder does not exist; create it first")
+    for flag in ("frames", "warmup", "long_frames", "every"):
+        if getattr(args, flag) < (1 if flag in ("frames", "every") else 0):
+            raise SystemExit(f"bench_latency.py: --{flag.replace('_', '-')} {getattr(args, flag)} is too small")
+    bad = [p for p in args.presets.split(",") if p and not p.startswith("causal-")]
+    if bad:
+        raise SystemExit(f"bench_latency.py: --presets {', '.join(bad)}: time causal presets here (causal-tiny, "
+                         "causal-small, ...); bidirectional ones go in --compare")
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
     rows = [bench_causal(p, h, w, args) for p in args.presets.split(",") if p for h, w in sizes]
     rows += [bench_bidirectional(p, h, w, args) for p in args.compare.split(",") if p for h, w in sizes]

@@ -306,7 +306,14 @@ def _config_label(row: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------------------------------------ the run
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    for flag in ("frames", "repeats", "peer_frames", "peer_repeats", "e2e_frames"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            ap.error(f"--{flag.replace('_', '-')} {value}: must be at least 1")
+    if args.warmup is not None and args.warmup < 0:
+        ap.error(f"--warmup {args.warmup}: must be 0 or more")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
         try:

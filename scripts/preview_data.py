@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -161,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", choices=("small", "full"), default="small", help="benchmark size")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
+    for flag in ("scenes", "frames", "lr_size"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag.replace('_', '-')} {getattr(args, flag)}: must be at least 1")
+    if args.scale not in (1, 2, 4):
+        p.error(f"--scale {args.scale}: must be 1, 2 or 4")
+    if args.out.exists() and not args.out.is_dir():
+        p.error(f"--out {args.out} is a file; give a folder")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     out = args.out
     if out.exists() and any(out.iterdir()):
@@ -179,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)     # mkdtemp makes it private (0700); the preview is an ordinary folder
     try:
         write_preview(clips, tmp, args.scale)
         if out.exists():
