@@ -134,3 +134,24 @@ def test_the_weights_card_names_the_model(tmp_path, clip):
     assert np.array_equal(by_card.restore(clip[:3]), eng.restore(clip[:3]))
     with pytest.raises(WeightsError, match="no model card named 'nonexistent_card'"):
         Engine(weights="nonexistent_card", device="cpu")
+
+
+
+def test_a_flush_or_a_scene_start_may_change_the_frame_size(clip):
+    """flush() documents that the next frames start a new scene with a fresh state; that scene (or one pushed with
+    scene_start=True) may have another size and equals a fresh stream of it. Within a scene the size is fixed."""
+    eng = Engine(preset="causal-tiny", **CAUSAL)           # look-ahead 0: one output per push
+    small = clip[:, :8, :10]
+    stream = eng.open_stream()
+    for frame in clip[:3]:
+        stream.push(frame)
+    stream.flush()
+    after_flush = [y for f in small[:3] for _, y in stream.push(f)]
+    reference = eng.open_stream()
+    expected = [y for f in small[:3] for _, y in reference.push(f)]
+    np.testing.assert_array_equal(np.stack(after_flush), np.stack(expected))
+    cut = eng.open_stream()
+    cut.push(clip[0])
+    assert [(i, y.shape) for i, y in cut.push(small[0], scene_start=True)] == [(1, (32, 40, 3))]
+    with pytest.raises(ValueError, match="frame 2 is 12x10 but earlier frames are 10x8"):
+        cut.push(clip[2, :10, :12])

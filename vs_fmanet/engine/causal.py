@@ -80,7 +80,8 @@ class CausalStream:
         pixels). ``scene_start``: True when this frame starts a new scene (the state is reset before it).
         """
         index = self.frames_in
-        arr = check_frame(frame, index, self._shape, self._func)
+        # a new scene (or a flushed stream) starts with a fresh state, so it may have another frame size
+        arr = check_frame(frame, index, None if (scene_start and index > 0) else self._shape, self._func)
         r = check_exposure_value(exposure, index, self._func)
         out: list[tuple[int, np.ndarray]] = []
         if scene_start and index > 0:
@@ -95,8 +96,10 @@ class CausalStream:
     def flush(self) -> list[tuple[int, np.ndarray]]:
         """End the stream (or scene): restore the frames still waiting for look-ahead and reset the state.
 
-        Pushing more frames afterwards starts a new scene with a fresh state."""
-        return self._end_scene()
+        Pushing more frames afterwards starts a new scene with a fresh state (of any frame size)."""
+        out = self._end_scene()
+        self._shape = None
+        return out
 
     def memory(self) -> dict[str, int]:
         """What the stream holds now: state tensors and their bytes, and the input frames waiting for look-ahead."""
