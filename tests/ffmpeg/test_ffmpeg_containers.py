@@ -176,3 +176,15 @@ def test_an_avi_with_b_frames_decodes_in_display_order(tmp_path: Path, nearest: 
     out = tmp_path / "restored.mkv"
     assert run_cli("-i", str(avi), "-o", str(out), "--", "-preset", "ultrafast") == 0
     assert len(decoded(out)[0]) == 12
+
+
+def test_one_still_keeps_its_exif(tmp_path: Path, nearest: NearestRestorer):
+    """A single photo restored to a single photo keeps its camera metadata, as image sequences do."""
+    still = tmp_path / "IMG_0001.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"                      # Make
+    Image.fromarray(np.full((16, 24, 3), 128, np.uint8)).save(still, exif=exif, quality=95)
+    out = tmp_path / "IMG_0001_x2.jpg"
+    assert run_cli("-i", str(still), "-o", str(out)) == 0
+    with Image.open(out) as im:
+        assert im.size == (48, 32) and im.getexif().get(0x010F) == "TestCam"
