@@ -1,6 +1,7 @@
 """Colour properties and HDR10 static metadata: from PyAV frames to ffmpeg encoder arguments.
 
-The frame pipe (rawvideo RGB inside NUT) carries no colour tags and no side data, so everything that makes the output look like the source is re-stated explicitly on the encoder side:
+The frame pipe (rawvideo RGB inside NUT) carries no colour tags and no side data, so everything that makes the
+output look like the source is re-stated explicitly on the encoder side:
 
 * primaries and transfer -> ``-color_primaries``/``-color_trc`` as options of the pipe *input* (ffmpeg 7.1+
   takes them from the frames and ignores them as output options); matrix, range and chroma siting ->
@@ -323,14 +324,28 @@ def _format_shape(name: str) -> tuple[bool, int, tuple[int, int], bool] | None:
     return is_rgb, depth, chroma, any(c.is_alpha for c in fmt.components)
 
 
+def _holds(chroma: tuple[int, int], width: int, height: int) -> bool:
+    """Whether a format whose chroma planes are ``chroma`` for a 64x64 picture can hold ``width`` x ``height``."""
+    return width % (64 // chroma[0]) == 0 and height % (64 // chroma[1]) == 0
+
+
 def fits_subsampling(pix_fmt: str, width: int, height: int) -> bool:
     """True when a ``width`` x ``height`` picture can be stored in ``pix_fmt`` (4:2:0 needs even sizes, 4:2:2 an
     even width, 4:1:1 a width divisible by 4); unknown formats count as fitting."""
     shape = _format_shape(pix_fmt)
-    if shape is None:
-        return True
-    chroma_w, chroma_h = shape[2]
-    return width % (64 // chroma_w) == 0 and height % (64 // chroma_h) == 0
+    return shape is None or _holds(shape[2], width, height)
+
+
+def output_pixel_format(layout: str, supported: tuple[str, ...] | None, width: int, height: int
+                        ) -> tuple[str | None, str | None]:
+    """The encoder pixel format for a ``width`` x ``height`` output imitating ``layout`` (see
+    :func:`pick_pixel_format`), and a warning when the size forced another chroma subsampling (None otherwise)."""
+    pix_fmt = pick_pixel_format(layout, supported, (width, height))
+    if pix_fmt and not fits_subsampling(layout, width, height):
+        return pix_fmt, (f"the {width}x{height} output cannot be stored with the source's chroma subsampling "
+                         f"({layout}); writing {pix_fmt} (or give even sizes with e.g. "
+                         "-- -vf scale=trunc(iw/2)*2:trunc(ih/2)*2)")
+    return pix_fmt, None
 
 
 def pick_pixel_format(source_pix_fmt: str, supported: tuple[str, ...] | None,
@@ -359,7 +374,7 @@ def pick_pixel_format(source_pix_fmt: str, supported: tuple[str, ...] | None,
         is_rgb, depth, chroma, has_alpha = shape
         if has_alpha or name.startswith(("gray", "pal", "ya", "monob")):
             continue
-        if size is not None and not (size[0] % (64 // chroma[0]) == 0 and size[1] % (64 // chroma[1]) == 0):
+        if size is not None and not _holds(chroma, *size):
             continue
         score = (
             0 if is_rgb == src_rgb else 1,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .binary import encoder_pixel_formats, ffmpeg_major_version
-from .colour import (fits_subsampling, is_rgb_pixel_format, merge_codec_params, pick_pixel_format,
+from .colour import (is_rgb_pixel_format, merge_codec_params, output_pixel_format, pick_pixel_format,
                      video_colour_for_rgb_source)
 from .errors import UsageError
 from .probe import SourceInfo
@@ -127,6 +127,18 @@ def default_encoder(container: str, bit_depth: int, ffmpeg: str) -> tuple[str | 
     return "libx264", ["-crf", "18", "-preset", "medium"]
 
 
+def timestamp_args(container: str, ffmpeg_major: int | None) -> list[str]:
+    """Encoder options that keep each frame's own timestamp: frames passed through, encoded in the source's time base
+    (the default, 1/frame rate, snaps VFR and offset timestamps to a grid). None for AVI and raw streams, which store
+    no per-frame timestamps: their time base is the frame rate, which ffmpeg's automatic mode keeps (a passed-through
+    millisecond time base was written as a 600 fps AVI)."""
+    if container in CONSTANT_RATE_CONTAINERS:
+        return []
+    new = ffmpeg_major is None
+    return (["-fps_mode", "passthrough"] if new or ffmpeg_major >= 5 else ["-vsync", "passthrough"]) + \
+        ["-enc_time_base:v", "demux" if new or ffmpeg_major >= 7 else "-1"]
+
+
 def write_ffmetadata_chapters(chapters: list[dict[str, Any]], trim: Trim, path: Path) -> int:
     """Write the chapters overlapping the trimmed range, shifted to start at 0 and clipped to its length, as
     an ``;FFMETADATA1`` file (millisecond time base). Returns how many were written."""
@@ -226,10 +238,10 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
                 src_in += ["-t", f"{trim.duration_s:.6f}"]
         argv += [*src_in, "-i", info.path]
         next_input = 2
-        if container in _VIDEO_ONLY_CONTAINERS and (info.audio_streams or info.subtitle_streams):
+        carries_streams = container not in _VIDEO_ONLY_CONTAINERS
+        if not carries_streams and (info.audio_streams or info.subtitle_streams):
             warnings.append(f"{container} holds a single video stream; the source's audio and subtitles are not "
                             "carried (write .mkv or .mp4 to keep them)")
-        carries_streams = container not in _VIDEO_ONLY_CONTAINERS
         if carries_streams and policy.audio and info.audio_streams:
             maps += ["-map", "1:a?"]
             audio_codec, note = audio_codec_for(container, info.audio_codecs, policy.audio_codec)
@@ -311,20 +323,12 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             image_codec = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}.get(Path(output_file).suffix.lower())
             pix_fmt = pick_pixel_format(wanted, encoder_pixel_formats(ffmpeg, image_codec)) if image_codec else None
         elif codec and codec != "gif":       # the GIF encoder's palette formats come from paletteuse
-            pix_fmt = pick_pixel_format(layout, encoder_pixel_formats(ffmpeg, codec), (out_width, out_height))
-            if pix_fmt and not fits_subsampling(layout, out_width, out_height):
-                warnings.append(f"the {out_width}x{out_height} output cannot be stored with the source's chroma "
-                                f"subsampling ({layout}); writing {pix_fmt} (or give even sizes with e.g. "
-                                "-- -vf scale=trunc(iw/2)*2:trunc(ih/2)*2)")
+            pix_fmt, note = output_pixel_format(layout, encoder_pixel_formats(ffmpeg, codec), out_width, out_height)
+            if note:
+                warnings.append(note)
         if pix_fmt:
             video += ["-pix_fmt", pix_fmt]
-    major = ffmpeg_major_version(ffmpeg)
-    if container not in CONSTANT_RATE_CONTAINERS:
-        video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
-        # encode in the source's time base: the default (1/frame rate) snaps VFR and offset timestamps to a grid
-        video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
-    # else (AVI, raw streams): no per-frame timestamps, the time base is the frame rate; ffmpeg's automatic mode
-    # keeps the frame rate (a passed-through millisecond time base was written as a 600 fps AVI)
+    video += timestamp_args(container, ffmpeg_major_version(ffmpeg))
     sar = info.sample_aspect_ratio
     if sar and not image_output:  # restate the display aspect (the pipe loses the SAR; scaling keeps the DAR)
         dar = sar * info.width / info.height

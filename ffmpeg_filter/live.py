@@ -46,10 +46,8 @@ import numpy as np
 
 from . import atomic
 from .binary import encoder_pixel_formats, ffmpeg_major_version, ffmpeg_version, find_ffmpeg
-from .colour import (ColourInfo, colour_from_frame, fits_subsampling, is_rgb_pixel_format, pick_pixel_format,
-                     video_colour_for_rgb_source)
-from .command import (CONSTANT_RATE_CONTAINERS, container_of, ensure_stdout_format, user_option,
-                      writes_to_stdout)
+from .colour import ColourInfo, colour_from_frame, is_rgb_pixel_format, output_pixel_format, video_colour_for_rgb_source
+from .command import container_of, ensure_stdout_format, timestamp_args, user_option, writes_to_stdout
 from .decode import SizeConformer, frame_to_rgb
 from .encode import EncoderProcess
 from .errors import FilterError, InputError, UsageError
@@ -123,8 +121,8 @@ class LiveSource:
 
     ``url``: what FFmpeg opens (see :func:`input_url`); ``input_format``: FFmpeg's ``-f`` for the input (None =
     probe); ``options``: demuxer/protocol options; ``rate``: frames per second to time the frames by (``--fps``,
-    like ffmpeg's input ``-r``: frame i at i / rate), instead of the input's own timestamps. The first frame is decoded on :meth:`open` (the stream's size
-    and colours are needed before the encoder starts).
+    like ffmpeg's input ``-r``: frame i at i / rate), instead of the input's own timestamps. The first frame is
+    decoded on :meth:`open` (the stream's size and colours are needed before the encoder starts).
     """
 
     def __init__(self, url: str, input_format: str | None = None, options: dict[str, str] | None = None,
@@ -301,16 +299,15 @@ def build_live_command(source: LiveSource, *, ffmpeg: str, output: str, out_widt
     if codec != "copy" and supported is None:
         raise UsageError(f"--live: encoder '{codec}' is not in the ffmpeg build at {ffmpeg}; list the available ones "
                          "with 'ffmpeg -encoders' or pick another -c:v")
-    pix_fmt = user_option(user_args, _PIXFMT_FLAGS) or pick_pixel_format(layout, supported, (out_width, out_height))
-    if pix_fmt and user_option(user_args, _PIXFMT_FLAGS) is None:
-        video += ["-pix_fmt", pix_fmt]
-        if not fits_subsampling(layout, out_width, out_height):
-            log.warning("the %dx%d output cannot be stored with the source's chroma subsampling (%s); writing %s",
-                        out_width, out_height, layout, pix_fmt)
-    major = ffmpeg_major_version(ffmpeg)
-    if container not in CONSTANT_RATE_CONTAINERS:     # AVI and raw streams: the frame rate is their time base
-        video += ["-fps_mode", "passthrough"] if major is None or major >= 5 else ["-vsync", "passthrough"]
-        video += ["-enc_time_base:v", "demux" if major is None or major >= 7 else "-1"]
+    if user_option(user_args, _PIXFMT_FLAGS) is None:
+        pix_fmt, note = output_pixel_format(layout, supported, out_width, out_height)
+        if pix_fmt:
+            video += ["-pix_fmt", pix_fmt]
+        if note:
+            log.warning("%s", note)
+    else:
+        pix_fmt = user_option(user_args, _PIXFMT_FLAGS)
+    video += timestamp_args(container, ffmpeg_major_version(ffmpeg))
     video += colour.output_args(rgb_output=bool(pix_fmt and is_rgb_pixel_format(pix_fmt)))
     if stream_output:
         video += ["-flush_packets", "1"]

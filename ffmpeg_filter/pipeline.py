@@ -322,8 +322,8 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
         elif not to_stdout:
             assert temp_target is not None
             if single_image and info.image_sequence is not None and opts.policy.metadata:
-                report.exif_copied = _carry_single_exif(info.image_sequence.files[first], temp_target, out_w,
-                                                        out_h, report)
+                report.exif_copied = _carry_exif([info.image_sequence.files[first]], [temp_target], out_w, out_h,
+                                                 report)
             atomic.commit_file(temp_target, output, overwrite=opts.overwrite)
             temp_target = None
         wall = finish_run(report, progress, t_start, done, opts.output)
@@ -352,12 +352,9 @@ def _carry_still_exif(info: SourceInfo, first: int, pattern: Path, width: int, h
     return _carry_exif(sources, outputs, width, height, report)
 
 
-def _carry_single_exif(source: Path, output: Path, width: int, height: int, report: RunReport) -> int:
-    """The EXIF of the input still ``source`` on the one restored image ``output``; 1 if it was carried."""
-    return _carry_exif([source], [output], width, height, report)
-
-
 def _carry_exif(sources: list[Path], outputs: list[Path], width: int, height: int, report: RunReport) -> int:
+    """Give output image j the EXIF of input still j (see :mod:`.still_exif`); returns how many got it, and adds
+    warnings to ``report``."""
     copied, warnings = copy_sequence_exif(sources, outputs, width, height)
     for w in warnings:
         log.warning("%s", w)

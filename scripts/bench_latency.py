@@ -40,6 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from argcheck import require_at_least  # noqa: E402
 from vs_fmanet.engine import Engine  # noqa: E402
 from vs_fmanet.model import count_parameters  # noqa: E402
 
@@ -215,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"bench_latency.py: {args.json} already exists; pass -y to overwrite it")
     if args.json and not Path(args.json).parent.is_dir():
         raise SystemExit(f"bench_latency.py: --json {args.json}: the folder does not exist; create it first")
-    for flag in ("frames", "warmup", "long_frames", "every"):
-        if getattr(args, flag) < (1 if flag in ("frames", "every") else 0):
-            raise SystemExit(f"bench_latency.py: --{flag.replace('_', '-')} {getattr(args, flag)} is too small")
+    require_at_least(ap, args, 1, "frames", "every")
+    require_at_least(ap, args, 0, "warmup", "long_frames")
     bad = [p for p in args.presets.split(",") if p and not p.startswith("causal-")]
     if bad:
         raise SystemExit(f"bench_latency.py: --presets {', '.join(bad)}: time causal presets here (causal-tiny, "

@@ -64,6 +64,7 @@ from vs_fmanet.model import count_parameters  # noqa: E402
 from vs_fmanet.model.registry import build_network  # noqa: E402
 
 import bench_peers  # noqa: E402
+from argcheck import require_at_least  # noqa: E402
 
 SCHEMA = "vs_fmanet.bench_speed/1"
 PAPER = {"input": "180x320", "fmanetpp_s_per_frame": 0.074, "basicvsrpp_s_per_frame": 0.048,
@@ -308,12 +309,8 @@ def _config_label(row: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    for flag in ("frames", "repeats", "peer_frames", "peer_repeats", "e2e_frames"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            ap.error(f"--{flag.replace('_', '-')} {value}: must be at least 1")
-    if args.warmup is not None and args.warmup < 0:
-        ap.error(f"--warmup {args.warmup}: must be 0 or more")
+    require_at_least(ap, args, 1, "frames", "repeats", "peer_frames", "peer_repeats", "e2e_frames")
+    require_at_least(ap, args, 0, "warmup")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
         try:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from argcheck import require_at_least
 from vs_fmanet.data import BENCHMARK_NAMES, benchmark, fixed_level, random_walk, render_clip, sample_scene
 from vs_fmanet.data.degrade import to_uint8
 from vs_fmanet.data.pool import ImagePool
@@ -162,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", choices=("small", "full"), default="small", help="benchmark size")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    for flag in ("scenes", "frames", "lr_size"):
-        if getattr(args, flag) < 1:
-            p.error(f"--{flag.replace('_', '-')} {getattr(args, flag)}: must be at least 1")
+    require_at_least(p, args, 1, "scenes", "frames", "lr_size")
     if args.scale not in (1, 2, 4):
         p.error(f"--scale {args.scale}: must be 1, 2 or 4")
     if args.out.exists() and not args.out.is_dir():

@@ -51,6 +51,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from argcheck import require_at_least  # noqa: E402
 from vs_fmanet.data.degrade import DegradationConfig  # noqa: E402
 from vs_fmanet.model import build_network, count_parameters  # noqa: E402
 from vs_fmanet.model.causal_config import CAUSAL_PRESETS  # noqa: E402
@@ -327,14 +328,9 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
                  "and the files in --models)")
     if args.scale not in (1, 2, 4):
         ap.error(f"--scale {args.scale}: must be 1, 2 or 4")
-    for flag in ("batch", "frames", "lr_size"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            ap.error(f"--{flag.replace('_', '-')} {value}: must be at least 1")
-    for flag in ("meta_keep",):
-        value = getattr(args, flag)
-        if value is not None and not 0.0 <= value <= 1.0:
-            ap.error(f"--{flag.replace('_', '-')} {value}: must be a probability from 0 to 1")
+    require_at_least(ap, args, 1, "batch", "frames", "lr_size")
+    if args.meta_keep is not None and not 0.0 <= args.meta_keep <= 1.0:
+        ap.error(f"--meta-keep {args.meta_keep}: must be a probability from 0 to 1")
 
 
 def resumed_preset(ap: argparse.ArgumentParser, args: argparse.Namespace) -> str:

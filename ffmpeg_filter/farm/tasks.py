@@ -1,6 +1,7 @@
 """The Ray side: connecting to a cluster (or starting an embedded one), resources per task, the chunk task.
 
-Ray (optional extra ``farm``) is imported only here and only when a farm job runs. One chunk is one Ray task: the task gets a :class:`~.chunkrun.ChunkTask` (a few hundred bytes) plus
+Ray (optional extra ``farm``) is imported only here and only when a farm job runs. One chunk is one Ray task:
+the task gets a :class:`~.chunkrun.ChunkTask` (a few hundred bytes) plus
 the source description, which is put into the object store once per file; frames never travel through Ray,
 workers read the source and write chunk files themselves, so the object store can stay small. Ray reuses worker
 processes, and :func:`~.chunkrun.cached_engine` keeps one loaded model per process.

@@ -29,7 +29,7 @@ import torch
 
 from .device import autocast, inference, is_out_of_memory, release_cached_memory
 from .inputs import check_exposure_value, check_frame, next_frame_meta
-from .strength import mix_upscale_on_host, mix_with_upscale
+from .strength import mix_with_upscale
 from .tiling import TileBlend
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -194,7 +194,7 @@ class CausalStream:
                 return y.permute(1, 2, 0).clamp_(0.0, 1.0).cpu().numpy(), states
             blend.add(tl, y.cpu())
         # the strength mix after blending, with the whole frame's bicubic upscale as its base (not per tile)
-        y = mix_upscale_on_host(blend.result()[None], x[0, :1], self._engine.strength, s)[0]
+        y = mix_with_upscale(blend.result()[None], x[0, :1], self._engine.strength, s)[0]
         return y.permute(1, 2, 0).clamp_(0.0, 1.0).numpy(), states
 
 

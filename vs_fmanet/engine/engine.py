@@ -31,7 +31,7 @@ from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, r
 from .ensemble import View, check_ensemble, views
 from .inputs import check_exposure_array, check_frame, next_frame_meta
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
-from .strength import check_strength, mix_upscale_on_host, mix_with_upscale
+from .strength import check_strength, mix_with_upscale
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
 from .weights import DEFAULT_SCALE, RANDOM, RANDOM_SEED, ModelCard, resolve_card, shared_network
 
@@ -474,7 +474,7 @@ class Engine:
                 with clock("blend"):
                     blend.add(tl, y_host)
             with clock("blend"):   # the strength mix after blending: the whole frame's bicubic upscale is its base
-                y = mix_upscale_on_host(blend.result(), x[0, produced], self._strength, s)
+                y = mix_with_upscale(blend.result(), x[0, produced], self._strength, s)
                 return y.permute(0, 2, 3, 1).clamp_(0.0, 1.0).numpy(), used
 
     def _forward(self, x: torch.Tensor, code: torch.Tensor | None, produced: slice, label: str

@@ -37,15 +37,9 @@ def upscale_bicubic(x: torch.Tensor, scale: int) -> torch.Tensor:
 
 def mix_with_upscale(restored: torch.Tensor, lr: torch.Tensor, strength: float, scale: int) -> torch.Tensor:
     """``restored`` [N, 3, s*h, s*w] float32 mixed with the bicubic upscale of ``lr`` [N, 3, h, w] (values in
-    [0, 1]): a new tensor ``base + strength * (restored - base)``; ``restored`` itself when strength is 1."""
+    [0, 1]): a new tensor ``base + strength * (restored - base)``; ``restored`` itself when strength is 1. The
+    upscale is computed where ``lr`` is and moved to ``restored``'s device if that differs (blended tiles live on the
+    host), only when it is needed."""
     if strength == 1.0:
         return restored
-    return torch.lerp(upscale_bicubic(lr, scale), restored, strength)
-
-
-def mix_upscale_on_host(restored: torch.Tensor, lr: torch.Tensor, strength: float, scale: int) -> torch.Tensor:
-    """:func:`mix_with_upscale` for a ``restored`` tensor on the host (blended tiles) and ``lr`` on any device; the
-    upscale is computed where ``lr`` is and brought over only when it is needed (strength < 1)."""
-    if strength == 1.0:
-        return restored
-    return torch.lerp(upscale_bicubic(lr, scale).cpu(), restored, strength)
+    return torch.lerp(upscale_bicubic(lr, scale).to(restored.device), restored, strength)

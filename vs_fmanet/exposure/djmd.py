@@ -1,7 +1,8 @@
 """DJI ``djmd`` track reader (protobuf samples, DJI models from about 2024): per-frame exposure seconds.
 
 Each sample names its schema at field path 1-1-1 (``dvtm_<model>.proto``). The ShutterSpeed field path
-depends on the schema (table below, from exiftool 13.58 ``DJI.pm``); its value is a LEN field holding two varints, numerator and denominator, in seconds. Unknown
+depends on the schema (table below, from exiftool 13.58 ``DJI.pm``); its value is a LEN field holding two varints,
+numerator and denominator, in seconds. Unknown
 schemas are reported, never guessed: the frames get ``none`` and the message suggests the SRT sidecar.
 """
 
