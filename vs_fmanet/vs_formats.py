@@ -113,8 +113,9 @@ def _grey_back(fmt: vs.VideoFormat) -> Callable[[vs.VideoNode], vs.VideoNode]:
     return back
 
 
-def model_input(clip: vs.VideoNode) -> ModelInput:
+def model_input(clip: vs.VideoNode, first_props: vs.FrameProps) -> ModelInput:
     """Convert a constant-format clip to what the network reads (RGBS, or RGBH as is); see the module docstring.
+    ``first_props``: the props of the clip's frame 0 (its colour tags are the way back's).
 
     Raises vapoursynth.Error for a YUV clip without a usable ``_Matrix`` prop on frame 0 (at build time) or on a
     later frame (when that frame is rendered).
@@ -131,7 +132,7 @@ def model_input(clip: vs.VideoNode) -> ModelInput:
         grey = clip if (is_float and fmt.bits_per_sample == 32) else core.resize.Point(clip, format=vs.GRAYS)
         return ModelInput(core.std.ShufflePlanes([grey] * 3, [0, 0, 0], vs.RGB), fmt, _grey_back(fmt))
     if family == vs.YUV:
-        tags = _yuv_tags(clip.get_frame(0).props, 0, fmt.name)
+        tags = _yuv_tags(first_props, 0, fmt.name)
         return ModelInput(core.resize.Bicubic(_checked_yuv(clip), format=vs.RGBS), fmt,
                           lambda rgb: core.resize.Bicubic(rgb, format=fmt.id, **tags))
     raise vs.Error(f"{FUNC}: clips of format {fmt.name} are not supported; use RGB, YUV or GRAY")

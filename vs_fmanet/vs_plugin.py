@@ -153,10 +153,10 @@ def copyable_props(props: Mapping) -> dict:
     return {key: value for key, value in props.items() if storable(value)}
 
 
-def _with_scaled_alpha(out: vs.VideoNode, clip: vs.VideoNode) -> vs.VideoNode:
-    """``out`` with the source's ``_Alpha`` frame prop (if frame 0 has one) upscaled to ``out``'s size (bicubic)."""
-    alpha = clip.get_frame(0).props.get("_Alpha")
-    if not isinstance(alpha, vs.VideoFrame):
+def _with_scaled_alpha(out: vs.VideoNode, clip: vs.VideoNode, first_props: vs.FrameProps) -> vs.VideoNode:
+    """``out`` with the source's ``_Alpha`` frame prop (if frame 0, whose props are ``first_props``, has one)
+    upscaled to ``out``'s size (bicubic)."""
+    if not isinstance(first_props.get("_Alpha"), vs.VideoFrame):
         return out
     core = vs.core
     scaled = core.resize.Bicubic(core.std.PropToClip(clip, "_Alpha"), width=out.width, height=out.height)
@@ -288,7 +288,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
         vapoursynth.Error: at build time for unsupported clips or arguments; at render time naming the frame.
     """
     source = _check_clip(clip)
-    adapted = model_input(source)
+    first_props = source.get_frame(0).props     # read once at build time: colour tags and _Alpha
+    adapted = model_input(source, first_props)
     clip = adapted.clip
     if mode not in (None, "window", "causal"):
         raise vs.Error(f"{FUNC}: mode={mode!r} must be 'window' (bidirectional, any frame order), 'causal' (low "
@@ -324,8 +325,8 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     if mode == "causal":
         from .vs_causal import causal_clip
 
-        return _with_scaled_alpha(adapted.restore_format(causal_clip(
-            engine, clip, src, exp, exposure_prop, scene_change is not False, reorder, out_of_order)), source)
+        restored = causal_clip(engine, clip, src, exp, exposure_prop, scene_change is not False, reorder, out_of_order)
+        return _with_scaled_alpha(adapted.restore_format(restored), source, first_props)
     core = vs.core
     win, ov, s = engine.window, engine.overlap, engine.scale
     num = clip.num_frames
@@ -349,4 +350,4 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
     def pick(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         return f.props[f"{OUT_KEY}{n % win}"]
 
-    return _with_scaled_alpha(adapted.restore_format(core.std.ModifyFrame(blank, spread, pick)), source)
+    return _with_scaled_alpha(adapted.restore_format(core.std.ModifyFrame(blank, spread, pick)), source, first_props)
