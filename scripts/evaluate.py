@@ -30,6 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from argcheck import require_at_least  # noqa: E402
 from vs_fmanet.evaluation import psnr, ssim, tof  # noqa: E402
 from vs_fmanet.evaluation.baseline import bicubic_upscale  # noqa: E402
 
@@ -249,8 +250,7 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
     unknown = [b for b in args.benchmarks.split(",") if b not in BENCHMARKS]
     if unknown:
         ap.error(f"--benchmarks: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARKS)}")
-    if args.max_clips is not None and args.max_clips < 1:
-        ap.error(f"--max-clips {args.max_clips}: must be at least 1")
+    require_at_least(ap, args, 1, "max_clips")
     if args.json:
         target = Path(args.json)
         if not target.parent.is_dir():

@@ -57,7 +57,7 @@ from vs_fmanet.model import build_network, count_parameters  # noqa: E402
 from vs_fmanet.model.causal_config import CAUSAL_PRESETS  # noqa: E402
 from vs_fmanet.model.config import PRESETS  # noqa: E402
 from vs_fmanet.engine.accel import to_channels_last_  # noqa: E402
-from vs_fmanet.engine.weights import load_state_dict, read_model_card, save_weights  # noqa: E402
+from vs_fmanet.engine.weights import default_card_in, load_state_dict, read_model_card, save_weights  # noqa: E402
 from vs_fmanet.training.losses import degradation_loss, ete_loss, joint_loss, metadata_dropout  # noqa: E402
 from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noqa: E402
 
@@ -383,18 +383,6 @@ def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, ar
     tmp.replace(work / "state.json")
 
 
-def _has_default(models_dir: Path, model: str, scale: int) -> bool:
-    """Whether a card in ``models_dir`` is already the default weights for (model, scale)."""
-    for card_path in models_dir.glob("*.json"):
-        try:
-            card = read_model_card(card_path)
-        except (ValueError, KeyError):   # WeightsError or broken JSON: not a card
-            continue
-        if card.model == model and card.scale == scale and card.extra.get("default") is True:
-            return True
-    return False
-
-
 def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_state: dict) -> None:
     """Write models/<name>.safetensors (fp16) + its model card (training record inside). A new card becomes the
     default for its model and scale only when no other card there is; a re-export keeps the card's choice.
@@ -403,7 +391,7 @@ def export(model, args, progress: dict, wall: float, models_dir: Path, sampler_s
     card_path = models_dir / f"{args.name}.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
     keep = {k: v for k, v in old.items() if k not in ("name", "model", "preset", "scale", "file", "sha256", "format")}
-    keep.update({"default": old.get("default", not _has_default(models_dir, args.model, args.scale)),
+    keep.update({"default": old.get("default", default_card_in(models_dir, args.model, args.scale) is None),
                  "weights_dtype": "float16", "parameters": count_parameters(model)["total"],
                  "training": {"progress": progress, "wall_seconds": round(wall), "device": str(args.device),
                               "seed": args.seed, "sampler": sampler_state, "batch": args.batch,

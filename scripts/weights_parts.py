@@ -22,6 +22,9 @@ import shutil
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vs_fmanet.engine.weights import default_card_in  # noqa: E402
+
 PART = ".part"
 
 
@@ -71,8 +74,9 @@ def join(src: Path, dest: Path, overwrite: bool) -> Path:
         raise ValueError(f"join: sha256 of the joined {meta['file']} is {digest.hexdigest()}, the card expects "
                          f"{meta['sha256']}; a part is missing or damaged")
     os.replace(tmp, target)
-    other = _other_default(dest, meta, card_out.name)
-    if meta.get("default") is True and other is not None:
+    other = default_card_in(dest, meta.get("model"), meta.get("scale"), exclude=card_out.name) \
+        if meta.get("default") is True else None
+    if other is not None:
         # an export on the device sees no other card and marks itself default; two defaults for one model and
         # scale would stop the engine from choosing (the card's sha256 covers the weights, not the card)
         meta.pop("default")
@@ -84,21 +88,6 @@ def join(src: Path, dest: Path, overwrite: bool) -> Path:
     else:
         shutil.copyfile(cards[0], card_out)
     return card_out
-
-
-def _other_default(dest: Path, meta: dict, own_name: str) -> Path | None:
-    """Another card in ``dest`` marked default for the same model and scale as ``meta``, or None."""
-    for card in sorted(dest.glob("*.json")):
-        if card.name == own_name:
-            continue
-        try:
-            other = json.loads(card.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(other, dict) and other.get("default") is True and \
-                (other.get("model"), other.get("scale")) == (meta.get("model"), meta.get("scale")):
-            return card
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

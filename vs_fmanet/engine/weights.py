@@ -123,6 +123,21 @@ def scan_cards() -> Iterator[tuple[Path, ModelCard | WeightsError]]:
             yield card_path, found
 
 
+def default_card_in(folder: str | os.PathLike, model: str, scale: int, *, exclude: str | None = None) -> Path | None:
+    """The card in ``folder`` marked ``"default": true`` for (``model``, ``scale``), other than the one named
+    ``exclude``; None when there is none (files that are not valid cards are skipped)."""
+    for card_path in sorted(Path(folder).glob("*.json")):
+        if card_path.name == exclude:
+            continue
+        try:
+            card = read_model_card(card_path)
+        except (ValueError, KeyError):   # WeightsError or broken JSON: not a card
+            continue
+        if card.model == model and card.scale == scale and card.extra.get("default") is True:
+            return card_path
+    return None
+
+
 def _all_cards() -> list[ModelCard]:
     cards = []
     for card_path, found in scan_cards():
