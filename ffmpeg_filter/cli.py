@@ -30,7 +30,7 @@ from .cli_options import (add_deinterlace_option, add_exposure_options, add_logg
                           add_restoration_options, add_stream_options, engine_settings, resolve_model,
                           split_passthrough, stream_policy)
 from .cli_runtime import UsageErrorParser, run_cli
-from .command import enc_pairs_to_args
+from .command import enc_pairs_to_args, writes_to_stdout
 from .errors import EXIT_OK, UsageError
 from .pipeline import RunOptions, run
 from .timespec import parse_time
@@ -170,10 +170,21 @@ def _run(ns: argparse.Namespace, passthrough: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmanet-ffmpeg``; returns the exit code (0, 1, 2, 130 or 143)."""
-    return run_cli("fmanet-ffmpeg", argv, parse_args, _run,
-                   interrupted="interrupted; the partial output was removed (for long runs, fmanet-farm with the "
-                               "same options resumes from its finished chunks)",
-                   terminated="terminated; the partial output was removed (fmanet-farm resumes long runs)")
+    return run_cli("fmanet-ffmpeg", argv, parse_args, _run, interrupted=lambda ns: _stopped_message(ns, "interrupted"),
+                   terminated=lambda ns: _stopped_message(ns, "terminated"))
+
+
+def _stopped_message(ns: argparse.Namespace, how: str) -> str:
+    """What a Ctrl-C or SIGTERM did to the output: a file is written under a temporary name and removed, while a
+    stream (stdout, a pipe, a network URL) keeps what was already sent."""
+    from .live import is_stream_output
+
+    if writes_to_stdout(ns.output) or (ns.live and is_stream_output(ns.output)):
+        return f"{how}; the frames already written to {ns.output} stay there (a stream has no partial file to remove)"
+    if ns.live:
+        return f"{how}; the partial output was removed"
+    return (f"{how}; the partial output was removed (for long runs, fmanet-farm with the same options resumes from "
+            "its finished chunks)")
 
 
 if __name__ == "__main__":

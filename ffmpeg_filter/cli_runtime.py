@@ -91,12 +91,15 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 def run_cli(prog: str, argv: Sequence[str] | None,
             parse: Callable[[list[str]], tuple[argparse.Namespace, list[str]]],
             body: Callable[[argparse.Namespace, list[str]], int], *,
-            loggers: Sequence[str] = ("",), interrupted: str = "interrupted",
-            terminated: str = "terminated") -> int:
-    """Run one command-line invocation; returns its exit code (see the module docstring)."""
+            loggers: Sequence[str] = ("",), interrupted: str | Callable[[argparse.Namespace], str] = "interrupted",
+            terminated: str | Callable[[argparse.Namespace], str] = "terminated") -> int:
+    """Run one command-line invocation; returns its exit code (see the module docstring). ``interrupted`` and
+    ``terminated`` are the messages logged on Ctrl-C and SIGTERM, or functions of the parsed arguments giving them
+    (what happened to the output depends on the options)."""
     args = list(sys.argv[1:] if argv is None else argv)
     attached: list[tuple[logging.Logger, logging.Handler, int]] = []
     previous_term = None
+    ns: argparse.Namespace | None = None
     try:
         try:
             ns, passthrough = parse(args)
@@ -113,10 +116,10 @@ def run_cli(prog: str, argv: Sequence[str] | None,
         log.error("%s", exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        log.error("%s", interrupted)
+        log.error("%s", _message(interrupted, ns, "interrupted"))
         return EXIT_INTERRUPTED
     except Terminated:
-        log.error("%s", terminated)
+        log.error("%s", _message(terminated, ns, "terminated"))
         return EXIT_TERMINATED
     except Exception as exc:  # an undiagnosed failure: still a clean message and exit code 1
         log.error("unexpected error (%s): %s", type(exc).__name__, exc)
@@ -126,3 +129,11 @@ def run_cli(prog: str, argv: Sequence[str] | None,
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
         detach_logging(attached)
+
+
+def _message(message: str | Callable[[argparse.Namespace], str], ns: argparse.Namespace | None,
+             fallback: str) -> str:
+    """The Ctrl-C/SIGTERM message of this invocation (``fallback`` when the arguments were not parsed yet)."""
+    if isinstance(message, str):
+        return message
+    return fallback if ns is None else message(ns)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from report_json import check_report_target, write_json_atomic  # noqa: E402
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -46,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--num-gpus", type=float, default=None, help="GPUs per chunk task (default: 1 if --gpus)")
     p.add_argument("--device", default="cpu", help="engine device in the workers (default cpu)")
     p.add_argument("--torch-threads", type=int, default=1, help="torch threads per worker (default 1)")
-    p.add_argument("--json", default="bench_farm.json", help="where to write the results")
+    p.add_argument("--json", default="bench_farm.json", help="where to write the results (default bench_farm.json)")
+    p.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --json file")
     args = p.parse_args(argv)
+    check_report_target(p, args.json, args.overwrite)
 
     import ray
     import torch
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
               "chunk_frames": args.chunk_frames, "ray_cpus": args.cpus, "ray_gpus": args.gpus,
               "torch_threads_per_worker": args.torch_threads, "host_cpus": os.cpu_count(),
               "load_average_after": [round(x, 2) for x in load], "results": rows}
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(args.json, result, indent=2)
     print(f"{'mode':<24} {'workers':>7} {'wall s':>8} {'frames/s':>9} {'speed-up':>9}")
     for r in rows:
         print(f"{r['mode']:<24} {r['workers']:>7} {r['wall_s']:>8} {r['fps']:>9} "

@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from argcheck import require_at_least  # noqa: E402
+from report_json import check_report_target, write_json_atomic  # noqa: E402
 from vs_fmanet.engine import Engine  # noqa: E402
 from vs_fmanet.model import count_parameters  # noqa: E402
 
@@ -183,15 +182,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def write_json(path: Path, data: dict, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise SystemExit(f"bench_latency.py: {path} already exists; pass -y to overwrite it")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="causal-tiny,causal-small", help="causal presets to time")
@@ -212,10 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.json and Path(args.json).exists() and not args.overwrite:
-        raise SystemExit(f"bench_latency.py: {args.json} already exists; pass -y to overwrite it")
-    if args.json and not Path(args.json).parent.is_dir():
-        raise SystemExit(f"bench_latency.py: --json {args.json}: the folder does not exist; create it first")
+    check_report_target(ap, args.json, args.overwrite)
     require_at_least(ap, args, 1, "frames", "every")
     require_at_least(ap, args, 0, "warmup", "long_frames")
     bad = [p for p in args.presets.split(",") if p and not p.startswith("causal-")]
@@ -247,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
               f"mean latency {c0['mean_ms']:.1f} -> {c1['mean_ms']:.1f} ms (CPU time per frame "
               f"{c0['cpu_mean_ms']:.1f} -> {c1['cpu_mean_ms']:.1f} ms)")
     if args.json:
-        write_json(Path(args.json), result, args.overwrite)
+        write_json_atomic(args.json, result)
     return 0
 
 

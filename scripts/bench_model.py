@@ -9,7 +9,6 @@ trained weights). On CUDA, times are synchronised and peak memory is reported.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -20,6 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from report_json import check_report_target, write_json_atomic  # noqa: E402
 from vs_fmanet.model import build_model, count_parameters  # noqa: E402
 
 
@@ -58,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", default=None, help="also write the rows as JSON here")
+    ap.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --json file")
     args = ap.parse_args(argv)
+    check_report_target(ap, args.json, args.overwrite)
     h, w = (int(v) for v in args.size.lower().split("x"))
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     rows = [time_forward(p, args.frames, h, w, args.scale, args.device, args.repeats, dtype)
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['preset']:<8} {r['params']:>10,} {str(r['frames']) + 'x' + r['size']:>12} {r['device']:>6} "
               f"{r['dtype']:>8} {r['seconds_per_clip']:8.3f} {r['seconds_per_frame']:8.4f} {r['fps']:7.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+        write_json_atomic(args.json, rows)
     return 0
 
 

@@ -38,10 +38,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-import json
 import logging
 import math
-import os
 import platform
 import shlex
 import statistics
@@ -65,6 +63,7 @@ from vs_fmanet.model.registry import build_network  # noqa: E402
 
 import bench_peers  # noqa: E402
 from argcheck import require_at_least  # noqa: E402
+from report_json import check_report_target, write_json_atomic  # noqa: E402
 
 SCHEMA = "vs_fmanet.bench_speed/1"
 PAPER = {"input": "180x320", "fmanetpp_s_per_frame": 0.074, "basicvsrpp_s_per_frame": 0.048,
@@ -232,9 +231,7 @@ class Report:
     def save(self) -> None:
         if self.path is None:
             return
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(self.data, indent=1, default=_json_default) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, self.data, default=_json_default)
 
 
 def _json_default(obj: Any) -> Any:
@@ -311,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     require_at_least(ap, args, 1, "frames", "repeats", "peer_frames", "peer_repeats", "e2e_frames")
     require_at_least(ap, args, 0, "warmup")
+    check_report_target(ap, args.json, args.overwrite)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
         try:
@@ -332,8 +330,6 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--e2e-tile {args.e2e_tile!r}: {exc}; use auto, 0, N or HxW") from None
         if args.peer_sizes is not None and not set(args.peer_sizes) <= set(args.sizes):
             raise ValueError("--peer-sizes must be a subset of --sizes (peers run right after each size's rows)")
-        if args.json and Path(args.json).exists() and not args.overwrite:
-            raise ValueError(f"--json {args.json} already exists; pass -y/--overwrite to replace it")
     except ValueError as exc:
         print(f"bench_speed: {exc}", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from argcheck import require_at_least  # noqa: E402
+from report_json import check_report_target, write_json_atomic  # noqa: E402
 from vs_fmanet.evaluation import psnr, ssim, tof  # noqa: E402
 from vs_fmanet.evaluation.baseline import bicubic_upscale  # noqa: E402
 
@@ -231,10 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {"weights": args.weights, "engines": {k: e.describe() for k, e in engines.items()}, "size": args.size,
                "seed": args.seed, "seconds": time.time() - t0, "results": results}
     if args.json:
-        target = Path(args.json)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(payload, indent=1, default=str) + "\n")
-        tmp.replace(target)
+        write_json_atomic(args.json, payload)
     if args.record_card:
         for label, engine in engines.items():
             record_in_card(engine, label, args, results)
@@ -251,12 +249,7 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if unknown:
         ap.error(f"--benchmarks: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARKS)}")
     require_at_least(ap, args, 1, "max_clips")
-    if args.json:
-        target = Path(args.json)
-        if not target.parent.is_dir():
-            ap.error(f"--json {args.json}: the folder {target.parent} does not exist; create it first")
-        if target.exists() and not args.overwrite:
-            ap.error(f"--json {args.json} already exists; pass -y to replace it")
+    check_report_target(ap, args.json, args.overwrite)
 
 
 def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) -> None:

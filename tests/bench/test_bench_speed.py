@@ -96,12 +96,33 @@ def test_quality_metric(bench_speed) -> None:
         bench_speed.quality(ref[:1], ref)
 
 
-def test_existing_report_is_not_overwritten_without_y(bench_speed, tmp_path, capsys) -> None:
+@pytest.mark.parametrize("script", ["bench_speed", "bench_farm", "bench_model", "bench_latency", "evaluate"])
+def test_existing_report_is_not_overwritten_without_y(script, tmp_path, capsys) -> None:
+    """Every script with --json refuses an existing report (or a missing folder) before any work, naming -y; the
+    farm and model benchmarks used to replace it silently."""
+    import importlib
+
+    module = importlib.import_module(script)
     out = tmp_path / "keep.json"
     out.write_text("{}")
-    rc = bench_speed.main(["--device", "cpu", "--preset", "tiny", "--sizes", "8x8", "--json", str(out)])
-    assert rc == 2 and out.read_text() == "{}"
-    assert "-y/--overwrite" in capsys.readouterr().err
+    for target, says in ((out, "pass -y"), (tmp_path / "missing" / "r.json", "does not exist")):
+        with pytest.raises(SystemExit) as stopped:
+            module.main(["--json", str(target)])
+        assert stopped.value.code == 2 and says in capsys.readouterr().err
+    assert out.read_text() == "{}" and sorted(p.name for p in tmp_path.iterdir()) == ["keep.json"]
+
+
+def test_reports_are_written_whole(tmp_path) -> None:
+    from report_json import write_json_atomic
+
+    target = tmp_path / "r.json"
+    write_json_atomic(target, {"fps": 1.5})
+    with pytest.raises(TypeError):                 # not JSON-serialisable: the old report stays, no temp file left
+        write_json_atomic(target, {"fps": object()}, default=None)
+    assert json.loads(target.read_text()) == {"fps": 1.5} and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_size_errors_name_the_format(bench_speed, capsys) -> None:
     with pytest.raises(SystemExit):
         bench_speed.main(["--device", "cpu", "--sizes", "180by320"])
     assert "HEIGHTxWIDTH" in capsys.readouterr().err

@@ -286,3 +286,21 @@ def test_a_signal_before_the_first_frame_ends_the_run_at_once(tmp_path, sig, cod
             proc.wait()
         proc.stdin.close()
     assert not (tmp_path / "x.mkv").exists() and list(tmp_path.iterdir()) == []
+    said = "".join(seen)
+    assert "the partial output was removed" in said and "fmanet-farm" not in said, said
+
+
+def test_the_stop_message_says_what_happened_to_the_output():
+    """A file output is written under a temporary name and removed on Ctrl-C; a stream keeps what was sent (the
+    message used to claim a removal for both), and only file mode can resume through fmanet-farm."""
+    from ffmpeg_filter.cli import _stopped_message, parse_args
+
+    def message(*args: str) -> str:
+        return _stopped_message(parse_args(["-i", "in.mkv", *args])[0], "interrupted")
+
+    assert "removed" in message("-o", "out.mkv") and "fmanet-farm" in message("-o", "out.mkv")
+    assert "removed" in message("--live", "-o", "out.mkv") and "fmanet-farm" not in message("--live", "-o", "out.mkv")
+    for stream in ("-", "/dev/stdout", "udp://127.0.0.1:5000", "pipe:1"):
+        said = message("--live", "-o", stream)
+        assert "removed" not in said and f"written to {stream} stay there" in said, said
+    assert "stay there" in message("-o", "-")
