@@ -19,7 +19,7 @@ import pytest
 from ffmpegfix import NearestRestorer, stream_summary
 from PIL import Image
 
-from ffmpeg_filter import cli, pipeline
+from ffmpeg_filter import cli, live, pipeline
 from ffmpeg_filter.colour import side_data_of
 
 
@@ -108,17 +108,20 @@ def test_avi_output_keeps_the_frame_rate(sdr_clip: Path, tmp_path: Path, nearest
 
 def test_odd_sizes_from_a_420_source_are_written_as_444(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         ffmpeg_exe: str, capsys: pytest.CaptureFixture[str]):
-    """Scale 1 keeps a 33x17 picture, which 4:2:0 cannot hold: the closest format that can (4:4:4) is chosen."""
+    """Scale 1 keeps a 33x17 picture, which 4:2:0 cannot hold: the closest format that can (4:4:4) is chosen, in
+    file mode and in live mode."""
     src = tmp_path / "odd.mkv"
     subprocess.run([ffmpeg_exe, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-frames:v", "4",
                     "-vf", "scale=33:17", "-c:v", "ffv1", "-pix_fmt", "yuv420p", str(src)], check=True)
     monkeypatch.setattr(pipeline, "build_restorer", lambda settings: NearestRestorer(scale=1))
-    out = tmp_path / "odd_x1.mkv"
-    assert run_cli("-i", str(src), "-o", str(out), "--", "-preset", "ultrafast") == 0
-    frames, _, _, pix_fmt = decoded(out)
-    assert (len(frames), frames[0].shape, pix_fmt) == (4, (17, 33, 3), "yuv444p")
-    assert "the 33x17 output cannot be stored with the source's chroma subsampling (yuv420p)" in \
-        capsys.readouterr().err
+    monkeypatch.setattr(live, "build_restorer", lambda settings: NearestRestorer(scale=1))
+    for mode in ([], ["--live"]):
+        out = tmp_path / f"odd_x1{''.join(mode)}.mkv"
+        assert run_cli(*mode, "-i", str(src), "-o", str(out), "--", "-preset", "ultrafast") == 0
+        frames, _, _, pix_fmt = decoded(out)
+        assert (len(frames), frames[0].shape, pix_fmt) == (4, (17, 33, 3), "yuv444p"), mode
+        assert "the 33x17 output cannot be stored with the source's chroma subsampling (yuv420p)" in \
+            capsys.readouterr().err
 
 
 def test_side_data_is_read_with_either_pyav_iteration_style():
