@@ -73,3 +73,10 @@ def test_module_entry_point_runs_as_a_process(tmp_path):
     summary = json.loads(result.stdout)["summary"]
     assert summary["source"] == "srt" and summary["frames"] == 6
     assert np.isclose(summary["seconds"]["median"], (1 / 300 + 1 / 400) / 2)
+
+
+def test_json_keeps_a_failed_single_input_on_stdout(tmp_path, capsys):
+    """A script reading --json got nothing on stdout when its one input failed; it now gets {"path", "error"}."""
+    assert main([str(tmp_path / "nope.mp4"), "--json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["path"].endswith("nope.mp4") and "does not exist" in data["error"]

@@ -150,8 +150,25 @@ def test_impossible_exif_values_are_rejected_with_frame_and_source(tmp_path):
     assert track.source == ["exif", "none", "none", "exif"]   # 1/25 s at 25 fps is exactly the interval: kept
     assert track.fraction[3] == pytest.approx(1.0)
     text = "\n".join(track.warnings)
-    assert "exif" in text and "zero or negative" in text and "frame 1" in text
+    assert "frame 1 (img_0002.jpg): ExposureTime 0/1 is not a positive time" in text
     assert "longer than the frame interval" in text and "frame 2" in text
+
+
+def test_unusable_exposure_tags_fall_back_or_say_what_is_wrong(tmp_path):
+    """ExposureTime 0/1 or 1/0 with a valid APEX Tv uses the Tv (0/1 used to be kept, then rejected); 1/0 alone
+    says so (it used to say the tag was absent); a Tv of -2000 (2 ** 2000 s) used to end the probe in an
+    OverflowError traceback."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for i, (exposure, tv) in enumerate([((0, 1), (7, 1)), ((1, 0), (7, 1)), ((1, 0), None), (None, (-2000, 1)),
+                                        ((1, 100), None)]):
+        fx.write_exif_still(folder / f"img_{i + 1:04d}.jpg", exposure, shutter_apex=tv)
+    track = probe_exposure(folder, fps=25)
+    assert track.source == ["exif", "exif", "none", "none", "exif"]
+    assert track.seconds[0] == track.seconds[1] == 1 / 128 and track.seconds[4] == 1 / 100
+    text = "\n".join(track.warnings)
+    assert "frame 2 (img_0003.jpg): ExposureTime 1/0 is not a positive time; no exposure" in text
+    assert "frame 3 (img_0004.jpg): ShutterSpeedValue: APEX time value -2000 is out of range" in text
 
 
 def test_frame_times_argument_and_length_check(tmp_path):
@@ -170,3 +187,13 @@ def test_exiftool_oracle_agrees(tmp_path):
     oracle = [row["ExposureTime"] for row in json.loads(result.stdout)]
     track = probe_exposure(folder, fps=25)
     assert np.allclose(track.seconds, oracle, rtol=1e-6)
+
+
+def test_a_first_image_named_with_glob_characters(tmp_path):
+    """'take [A]_0001.jpg' exists: it is the first image of its sequence, not a glob pattern matching nothing."""
+    folder = tmp_path / "br"
+    folder.mkdir()
+    for i, exposure in enumerate(EXPOSURES):
+        fx.write_exif_still(folder / f"take [A]_{i + 1:04d}.jpg", exposure)
+    track = probe_exposure(folder / "take [A]_0002.jpg", fps=25)
+    assert np.array_equal(track.seconds, [float(Fraction(*e)) for e in EXPOSURES[1:]])

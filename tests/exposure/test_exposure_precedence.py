@@ -107,6 +107,12 @@ def test_vfr_clip_aligned_by_presentation_time(tmp_path):
     expected_interval[1:-1] = (times[2:] - times[:-2]) / 2
     assert np.allclose(by_csv.interval, expected_interval)
     assert np.allclose(by_csv.fraction, by_csv.seconds / expected_interval)
+    assert by_csv.granularity == ["frame"] * len(pts)       # exact rows: not "held" (the 20 fps frames used to be)
+
+    # 180deg is half of each frame's own interval (it was half the nominal one: fractions 0.24..0.71, one rejected)
+    angled = probe_exposure(path, override="180deg")
+    assert np.allclose(angled.fraction, 0.5) and angled.source == ["override"] * len(pts)
+    assert np.allclose(angled.seconds, expected_interval / 2) and angled.warnings == []
 
 
 def test_frame_times_argument_and_validation(tmp_path):

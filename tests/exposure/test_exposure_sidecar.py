@@ -78,6 +78,8 @@ def test_ntsc_angle_uses_capture_fps_exactly(tmp_path):
     ("frame_index,exposure_s\n", "no rows"),
     ("frame_index,exposure_s\n0,1/100\n1,1/", "line 3"),  # file cut in the middle of a row
     ("", "is empty"),
+    ("frame_index,exposure_s\n0,1e400\n", "out of range"),             # used to end in an OverflowError
+    ("frame_index,exposure_s,capture_fps\n0,180deg,1e400\n", "out of range"),
 ])
 def test_csv_errors_name_file_line_and_fix(tmp_path, content, needle):
     video = fx.write_video(tmp_path / "v.mp4", 2, 25)
@@ -131,3 +133,43 @@ def test_angle_in_image_sequence_sidecar_needs_fps(tmp_path):
         probe_exposure(folder)
     track = probe_exposure(folder, fps=50)
     assert track.seconds[0] == pytest.approx(0.01) and track.source == ["sidecar"]
+
+
+def test_pts_rows_belong_to_their_own_frames(tmp_path):
+    """A pts_s row is one frame's exposure. Rows offset by 0.2 s used to be mapped index by index (no warning); a
+    row used to be stretched over later frames and past the end of the sidecar, and an exact row labelled held."""
+    video = fx.write_video(tmp_path / "clip.mp4", 10, 25)
+    late = tmp_path / "late.csv"
+    late.write_text("pts_s,exposure_s\n" + "".join(f"{0.2 + 0.04 * i:.2f},1/{100 + i}\n" for i in range(10)))
+    track = probe_exposure(video, sidecar=late)
+    assert track.source == ["none"] * 5 + ["sidecar"] * 5
+    assert np.allclose(track.seconds[5:], [1 / (100 + i) for i in range(5)])
+
+    sparse = tmp_path / "sparse.csv"
+    sparse.write_text("pts_s,exposure_s\n0,1/100\n0.04,1/100\n0.08,1/100\n0.16,1/50\n0.2,1/50\n")
+    track = probe_exposure(video, sidecar=sparse)
+    assert track.granularity[:6] == ["frame", "frame", "frame", "interpolated", "frame", "frame"]
+    assert track.seconds[3] == pytest.approx((1 / 100 + 1 / 50) / 2)
+    assert track.source[6:] == ["none"] * 4                       # after the last row: nothing is invented
+    text = "\n".join(track.warnings)
+    assert "1 frame(s) fall in short gaps" in text and "4 frame(s) have no value" in text
+
+
+def test_exposures_below_a_microsecond_are_rejected_per_frame(tmp_path):
+    """A denormal or a value in the wrong unit (1.4e-45 s from a corrupt float) used to reach the model as a
+    fraction of 3.5e-44."""
+    video = fx.write_video(tmp_path / "v.mp4", 3, 25)
+    side = tmp_path / "v.csv"
+    side.write_text("frame_index,exposure_s\n0,1/100\n1,1e-9\n2,1/8000\n")
+    track = probe_exposure(video, sidecar=side)
+    assert track.source == ["sidecar", "none", "sidecar"]
+    assert any("shorter than 1 microsecond" in w and "frame 1" in w for w in track.warnings)
+
+
+def test_sidecars_next_to_the_input_are_found_in_any_letter_case(tmp_path):
+    """Cameras and card readers write upper-case names: CLIP.MP4 beside CLIP.EXPOSURE.CSV was not found (the SRT
+    sibling already was, in any case)."""
+    video = fx.write_video(tmp_path / "CLIP.MP4", 2, 25)
+    (tmp_path / "CLIP.EXPOSURE.CSV").write_text("frame_index,exposure_s\n0,1/100\n1,1/200\n")
+    track = probe_exposure(video)
+    assert track.source == ["sidecar", "sidecar"] and np.allclose(track.seconds, [0.01, 0.005])

@@ -136,3 +136,14 @@ def test_subtitles_without_shutter_are_ignored(tmp_path):
     muxed = fx.mux_subtitle(base, srt, tmp_path / "movie.mkv", "srt")
     track = probe_exposure(muxed)
     assert track.source == ["none"] * 10
+
+
+def test_cues_that_start_late_stay_on_their_times(tmp_path):
+    """Cue times are on the video's own timeline: 30 cues that start 0.5 s late belong to frames 15.. (they used
+    to be mapped index by index onto frames 0..29, every value on the wrong frame and no warning)."""
+    video = fx.write_video(tmp_path / "late.mp4", N, 30)
+    cues = [(s + 500, e + 500, fx.dji_cue("mavic3", i, f"1/{100 + i}.0", s)) for i, (s, e) in enumerate(_cue_times())]
+    track = probe_exposure(video, sidecar=fx.write_srt(tmp_path / "late.SRT", cues))
+    assert track.source == ["none"] * 15 + ["srt"] * 15
+    assert np.allclose(track.seconds[15:], [1 / (100 + i) for i in range(15)])
+    assert any("15 frame(s) have no value" in w for w in track.warnings)

@@ -66,3 +66,21 @@ def test_apex_and_formatting():
     assert format_seconds(0.01) == "1/100"
     assert format_seconds(1 / 30.15) == "1/30.15"
     assert format_seconds(float("nan")) == "-"
+
+
+@pytest.mark.parametrize("text", ["1e400", "1/1e-400", "1e-400", "-1e400"])
+def test_numbers_no_float_can_hold_are_refused_by_name(text):
+    """Exact as Fractions, but float() of them overflowed: a sidecar or tag with 1e400 ended the whole probe in an
+    OverflowError traceback."""
+    with pytest.raises(ValueError, match="out of range"):
+        parse_rational(text)
+    with pytest.raises(ExposureInputError, match=f"cannot read '{text}'.*out of range"):
+        parse_exposure_text(text)
+    with pytest.raises(ValueError, match="out of range"):
+        apex_to_seconds(-2000)
+
+
+def test_override_shorter_than_a_microsecond_is_refused():
+    assert parse_exposure_override("1/32000", 25) == pytest.approx(1 / 32000)
+    with pytest.raises(ExposureInputError, match="shorter than 1e-06 s"):
+        parse_exposure_override("1e-9", 25)

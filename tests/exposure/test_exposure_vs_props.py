@@ -84,3 +84,18 @@ def test_double_rate_exposure_longer_than_a_field_is_left_to_the_model():
     assert _props(out, 1)["FMANetExposure"] == pytest.approx(0.5)
     assert math.isnan(_props(out, 2)["FMANetExposure"]) and _props(out, 3)["FMANetExposureSource"] == "none"
     assert _props(out, 2)["FMANetExposureSeconds"] == pytest.approx(1 / 30)
+
+
+def test_a_track_without_a_frame_rate_takes_the_clips(tmp_path):
+    """Stills probed without fps= know their exposure in seconds but no fraction: attached to a 25 fps clip they
+    used to give NaN fractions (exposure left to the estimator) and fps= was silently ignored."""
+    for i, exposure in enumerate([(1, 100), (1, 50), (1, 10)]):
+        fx.write_exif_still(tmp_path / f"p_{i + 1:04d}.jpg", exposure)
+    track = probe_exposure(tmp_path / "p_0001.jpg")
+    assert np.isnan(track.fraction).all() and np.allclose(track.seconds, [0.01, 0.02, 0.1])
+    clip = vs.core.std.BlankClip(width=16, height=16, length=3, fpsnum=25, fpsden=1)
+    out = attach_exposure_props(clip, track)
+    assert [_props(out, i)["FMANetExposure"] for i in (0, 1)] == [pytest.approx(0.25), pytest.approx(0.5)]
+    assert math.isnan(_props(out, 2)["FMANetExposure"]) and _props(out, 2)["FMANetExposureSource"] == "none"
+    with pytest.raises(ExposureInputError, match="fps apply only when a path is given"):
+        attach_exposure_props(clip, track, fps=50)

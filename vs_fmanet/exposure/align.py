@@ -6,12 +6,17 @@ Rules (all times in seconds, 0 = first video frame):
   variable-frame-rate clips get each frame's own interval. When every step is within
   :data:`CFR_JITTER_S` + :data:`CFR_JITTER_REL` of the mean (timestamps rounded to a 1 ms container clock,
   as Matroska stores them) the clip is constant-rate and every frame gets the mean interval.
-* **Index mapping**: when the sample count is within 2 of the frame count, both the samples and the frames
-  are regularly spaced, and the sample period is within 2 % of the frame interval, sample i -> frame i.
-  This absorbs constant offsets such as GoPro's STMP delay. Surplus frames at the end get ``none``.
+* **Index mapping**, only for samples timed by the camera's own clock (GPMF): when the sample count is within
+  2 of the frame count, both the samples and the frames are regularly spaced, and the sample period is within
+  2 % of the frame interval, sample i -> frame i. This absorbs constant offsets such as GoPro's STMP delay.
+  Surplus frames at the end get ``none``. Times on the video's own timeline (packet times, subtitle cues,
+  sidecar ``pts_s``) are taken as they are: an offset there is a real offset.
 * **Time mapping** otherwise: frame i takes the last sample that starts no later than half an interval
   after the frame (``t_i + dt_i / 2``), if that sample still covers the frame (``t_i < end - dt_i / 4``).
-  A sample spanning several frames marks them ``held`` (half-rate SHUT, 1 Hz SRT).
+  A sample spanning several frames marks them ``held`` (half-rate SHUT, 1 Hz SRT). A sample with no
+  duration lasts until the next one (the last one for one median sample period).
+* **Instants** (a sidecar's ``pts_s`` rows, each one frame's time): frame i takes the sample nearest to
+  ``t_i`` if it lies within half an interval (``frame``); a frame without its own row is a gap.
 * **Gaps**: a frame no sample covers is linearly interpolated between the neighbouring samples when they
   are at most :data:`MAX_INTERPOLATION_PERIODS` sample periods apart (``interpolated``); otherwise it is
   ``none``. Frames before the first or after the last sample are ``none``. Nothing is invented silently:
@@ -114,7 +119,10 @@ def align_series(series: SampleSeries, frame_times: np.ndarray | None, n_frames:
         period = np.median(np.diff(start)) if start.shape[0] > 1 else np.nan
         dt = np.full(n_frames, period if np.isfinite(period) else 0.0)
 
-    if _index_mappable(start, end, t, dt):
+    if series.instants:
+        _align_instants(out, start, values, cap, t, dt)
+        return out
+    if series.device_clock and _index_mappable(start, end, t, dt):
         m = min(start.shape[0], n_frames)
         seconds[:m] = values[:m]
         capture[:m] = cap[:m]
@@ -134,22 +142,53 @@ def align_series(series: SampleSeries, frame_times: np.ndarray | None, n_frames:
             capture[i] = cap[j]
             granularity[i] = "frame" if (end[j] - start[j]) <= 1.5 * dt[i] else "held"
             continue
-        k = j + 1
-        if 0 <= j and k < start.shape[0] and np.isfinite(values[j]) and np.isfinite(values[k]) \
-                and (start[k] - start[j]) <= MAX_INTERPOLATION_PERIODS * period:
-            w = (t[i] - start[j]) / (start[k] - start[j])
-            w = min(max(w, 0.0), 1.0)
-            seconds[i] = (1.0 - w) * values[j] + w * values[k]
-            capture[i] = cap[j] if np.isfinite(cap[j]) else cap[k]
-            granularity[i] = "interpolated"
-            continue
-        missing.append(i)
-    interpolated = [i for i in range(n_frames) if granularity[i] == "interpolated"]
-    if interpolated:
-        warnings.append(f"{series.source} ({series.label}): {len(interpolated)} frame(s) fall in short gaps between "
-                        f"samples and were interpolated: {describe_frames(interpolated, t)}")
-    _warn_missing(out, missing, t)
+        if not _interpolate(out, i, j, start, values, cap, t[i], period):
+            missing.append(i)
+    _warn_gaps(out, missing, t)
     return out
+
+
+def _align_instants(out: AlignedValues, start: np.ndarray, values: np.ndarray, cap: np.ndarray, t: np.ndarray,
+                    dt: np.ndarray) -> None:
+    """Instant samples (start [S] = one frame's time each) onto frames at ``t`` [N] with intervals ``dt`` [N]."""
+    period = float(np.median(np.diff(start))) if start.shape[0] > 1 else np.nan
+    half = np.where(np.isfinite(dt), dt / 2.0, 0.0)
+    right = np.clip(np.searchsorted(start, t), 0, start.shape[0] - 1)
+    left = np.clip(right - 1, 0, start.shape[0] - 1)
+    nearest = np.where(np.abs(start[left] - t) <= np.abs(start[right] - t), left, right)
+    missing: list[int] = []
+    for i in range(t.shape[0]):
+        j = int(nearest[i])
+        if abs(start[j] - t[i]) <= (half[i] if half[i] > 0 else 5e-4) + 1e-9:   # 0.5 ms: one frame, rate unknown
+            out.seconds[i], out.capture_interval[i], out.granularity[i] = values[j], cap[j], "frame"
+            continue
+        before = int(np.searchsorted(start, t[i], side="right")) - 1
+        if not _interpolate(out, i, before, start, values, cap, t[i], period):
+            missing.append(i)
+    _warn_gaps(out, missing, t)
+
+
+def _interpolate(out: AlignedValues, i: int, j: int, start: np.ndarray, values: np.ndarray, cap: np.ndarray,
+                 time: float, period: float) -> bool:
+    """Fill frame ``i`` (at ``time`` seconds) linearly between samples ``j`` and ``j + 1`` when both exist, hold
+    numbers and start at most :data:`MAX_INTERPOLATION_PERIODS` sample ``period`` s apart; False when not."""
+    k = j + 1
+    if not (0 <= j and k < start.shape[0] and np.isfinite(values[j]) and np.isfinite(values[k])
+            and (start[k] - start[j]) <= MAX_INTERPOLATION_PERIODS * period):
+        return False
+    w = min(max((time - start[j]) / (start[k] - start[j]), 0.0), 1.0)
+    out.seconds[i] = (1.0 - w) * values[j] + w * values[k]
+    out.capture_interval[i] = cap[j] if np.isfinite(cap[j]) else cap[k]
+    out.granularity[i] = "interpolated"
+    return True
+
+
+def _warn_gaps(out: AlignedValues, missing: list[int], t: np.ndarray) -> None:
+    interpolated = [i for i, g in enumerate(out.granularity) if g == "interpolated"]
+    if interpolated:
+        out.warnings.append(f"{out.source} ({out.label}): {len(interpolated)} frame(s) fall in short gaps between "
+                            f"samples and were interpolated: {describe_frames(interpolated, t)}")
+    _warn_missing(out, missing, t)
 
 
 def describe_frames(frames: list[int], times: np.ndarray | None = None, limit: int = 6) -> str:

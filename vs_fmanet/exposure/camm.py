@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
+
 from .container import TimedPacket
 from .errors import ExposureFormatError
 from .packet_series import PacketSamples, parsed_packets
@@ -55,11 +57,17 @@ def parse_camm_sample(buf: bytes, *, where: str = "camm sample") -> list[int]:
 
 
 def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
-    """Exposure seconds [S] from a camm track's type-1 records (ns -> s); other record types are ignored."""
+    """Exposure seconds [S] from a camm track's type-1 records (ns -> s); other record types are ignored. A record
+    lasts one period of the exposure records (their median spacing): its packet's duration belongs to the
+    interleaved stream (gyro and accelerometer samples at 100 Hz and more), not to the exposure, and a missing
+    record stays a gap."""
     warnings: list[str] = []
     samples = PacketSamples()
     for _k, packet, exposures in parsed_packets(packets, f"camm ({label}) sample", parse_camm_sample, warnings,
                                                 "skipped"):
         if exposures:
             samples.add(packet, exposures[-1] * 1e-9)
-    return samples.series("camm", label, warnings)
+    series = samples.series("camm", label, warnings)
+    if series.start is not None and series.end is not None and len(series) > 1:
+        series.end = series.start + float(np.median(np.diff(series.start)))
+    return series

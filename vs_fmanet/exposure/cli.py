@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write("\n")
             _write(track, args, sys.stdout)
             printed = True
-        if args.json and payloads and (len(args.input) > 1 or code == 0):
+        if args.json and payloads:   # a failed input is {"path", "error"}, also when it is the only one
             json.dump(payloads[0] if len(args.input) == 1 else payloads, sys.stdout, indent=2)
             sys.stdout.write("\n")
             sys.stdout.flush()

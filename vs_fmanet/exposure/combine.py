@@ -4,8 +4,9 @@ Precedence (highest first): user override > user sidecar > per-frame track > per
 per-frame tracks the order is EXIF, GPMF, rtmd, djmd, SRT, CAMM (binary values written by the camera's own
 firmware before the rounded SRT text; CAMM last because type-1 writers are rare third-party apps).
 
-A frame takes the first source whose value is physically possible: finite, > 0, and not longer than the
-frame interval by more than :data:`~vs_fmanet.exposure.units.DUTY_TOLERANCE`. A rejected value produces a
+A frame takes the first source whose value is physically possible: finite, at least
+:data:`~vs_fmanet.exposure.units.MIN_EXPOSURE_S` (1 microsecond), and not longer than the frame interval by more
+than :data:`~vs_fmanet.exposure.units.DUTY_TOLERANCE`. A rejected value produces a
 warning naming the frame(s) and the source, and the frame falls through to the next source.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import AlignedValues, describe_frames
-from .units import DUTY_TOLERANCE
+from .units import DUTY_TOLERANCE, MIN_EXPOSURE_S
 
 __all__ = ["Combined", "combine_sources"]
 
@@ -53,9 +54,13 @@ def combine_sources(tiers: list[AlignedValues], frame_interval: np.ndarray, fram
         finite = np.isfinite(values)
         positive = finite & (values > 0)
         too_long = positive & np.isfinite(eff) & (values > eff * (1.0 + DUTY_TOLERANCE))
-        valid = positive & ~too_long
+        too_short = positive & (values < MIN_EXPOSURE_S)
+        valid = positive & ~too_long & ~too_short
         open_frames = present & ~filled
-        _reject(warnings, tier, open_frames & ~finite, frame_times, "is not a number")
+        _reject(warnings, tier, open_frames & np.isnan(values), frame_times, "is not a number")
+        _reject(warnings, tier, open_frames & np.isinf(values), frame_times, "is infinite")
+        _reject(warnings, tier, open_frames & too_short, frame_times,
+                f"is shorter than {MIN_EXPOSURE_S * 1e6:g} microsecond (corrupt or in the wrong unit)", values)
         _reject(warnings, tier, open_frames & finite & ~positive, frame_times, "is zero or negative", values)
         if np.any(open_frames & too_long):
             _reject(warnings, tier, open_frames & too_long, frame_times,

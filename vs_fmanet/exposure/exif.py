@@ -52,7 +52,8 @@ class StillMetadata:
     gave it, ``capture_time`` seconds since the epoch (None without DateTimeOriginal), ``has_subsec``,
     ``frame_rate`` fps (CinemaDNG), ``timecode`` 8 raw SMPTE bytes, ``reader`` ("pillow"/"exifread"),
     ``error`` text when the file could not be read at all, ``xmp`` where XMP values came from ("embedded" or
-    the sidecar's name; "" when none did), ``xmp_error`` text for an unreadable XMP packet or sidecar."""
+    the sidecar's name; "" when none did), ``xmp_error`` text for an unreadable XMP packet or sidecar,
+    ``exposure_problem`` why present exposure tags gave no exposure (e.g. ExposureTime 1/0)."""
 
     path: Path
     exposure: Fraction | None = None
@@ -65,6 +66,7 @@ class StillMetadata:
     error: str | None = None
     xmp: str = ""
     xmp_error: str | None = None
+    exposure_problem: str | None = None
 
 
 def read_still_metadata(path: Path) -> StillMetadata:
@@ -87,13 +89,7 @@ def read_still_metadata(path: Path) -> StillMetadata:
     if tags is None:
         meta.error = "; ".join(errors)
         return meta
-    exposure = _fraction(tags.get(TAG_EXPOSURE_TIME))
-    if exposure is not None:
-        meta.exposure, meta.exposure_tag = exposure, "ExposureTime"
-    else:
-        tv = _fraction(tags.get(TAG_SHUTTER_SPEED_VALUE))
-        if tv is not None:
-            meta.exposure, meta.exposure_tag = Fraction(apex_to_seconds(tv)), "ShutterSpeedValue"
+    _exposure_from_tags(meta, tags)
     meta.frame_rate = _fraction(tags.get(TAG_CDNG_FRAME_RATE))
     timecode = tags.get(TAG_CDNG_TIMECODES)
     if isinstance(timecode, (bytes, bytearray, list, tuple)) and len(timecode) >= 4:
@@ -102,6 +98,40 @@ def read_still_metadata(path: Path) -> StillMetadata:
     if meta.exposure is None or meta.capture_time is None:
         _fill_from_xmp(meta, xmp_packet)
     return meta
+
+
+def _exposure_from_tags(meta: StillMetadata, tags: dict[int, Any]) -> None:
+    """ExposureTime when it is a positive time, else the APEX ShutterSpeedValue; what was wrong with tags that are
+    present but unusable goes to ``meta.exposure_problem``."""
+    problems = []
+    exposure = _fraction(tags.get(TAG_EXPOSURE_TIME))
+    if exposure is not None and exposure > 0:
+        meta.exposure, meta.exposure_tag = exposure, "ExposureTime"
+        return
+    if TAG_EXPOSURE_TIME in tags:
+        problems.append(f"ExposureTime {_shown(tags[TAG_EXPOSURE_TIME])} is not a positive time")
+    tv = _fraction(tags.get(TAG_SHUTTER_SPEED_VALUE))
+    if tv is not None:
+        try:
+            meta.exposure, meta.exposure_tag = Fraction(apex_to_seconds(tv)), "ShutterSpeedValue"
+            return
+        except ValueError as exc:
+            problems.append(f"ShutterSpeedValue: {exc}")
+    elif TAG_SHUTTER_SPEED_VALUE in tags:
+        problems.append(f"ShutterSpeedValue {_shown(tags[TAG_SHUTTER_SPEED_VALUE])} is not a number")
+    meta.exposure_problem = "; ".join(problems) or None
+
+
+def _shown(value: Any) -> str:
+    """A tag value as text for a message: (num, den) pairs and rationals as num/den."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"{value[0]}/{value[1]}"
+    for num_attr, den_attr in (("numerator", "denominator"), ("num", "den")):
+        if hasattr(value, num_attr) and hasattr(value, den_attr):
+            return f"{getattr(value, num_attr)}/{getattr(value, den_attr)}"
+    return repr(value)
 
 
 def _fill_from_xmp(meta: StillMetadata, packet: bytes | None) -> None:
@@ -131,7 +161,9 @@ def series_from_stills(stills: list[StillMetadata]) -> SampleSeries:
             warnings.append(f"exif: frame {i} ({meta.path.name}) cannot be read ({meta.error}); no exposure")
             continue
         if meta.exposure is None:
-            warnings.append(f"exif: frame {i} ({meta.path.name}) has neither ExposureTime nor ShutterSpeedValue")
+            warnings.append(f"exif: frame {i} ({meta.path.name}): {meta.exposure_problem}; no exposure"
+                            if meta.exposure_problem else
+                            f"exif: frame {i} ({meta.path.name}) has neither ExposureTime nor ShutterSpeedValue")
             continue
         index.append(i)
         values.append(float(meta.exposure) if meta.exposure.denominator else math.nan)

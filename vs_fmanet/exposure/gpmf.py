@@ -149,4 +149,4 @@ def series_from_packets(packets: list[TimedPacket], label: str) -> SampleSeries:
     if not values:
         return SampleSeries("gpmf", label, np.zeros(0), start=np.zeros(0), end=np.zeros(0), warnings=warnings)
     return SampleSeries("gpmf", label, np.concatenate(values), start=np.concatenate(starts),
-                        end=np.concatenate(ends), warnings=warnings)
+                        end=np.concatenate(ends), warnings=warnings, device_clock=True)

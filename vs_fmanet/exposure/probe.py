@@ -30,7 +30,7 @@ from .sequence import IMAGE_SUFFIXES, is_image_sequence_input, list_sequence, nu
 from .sidecar import read_sidecar
 from .tags import series_from_tags
 from .track import ExposureTrack, SampleSeries
-from .units import parse_exposure_override
+from .units import parse_exposure_override, shutter_angle_of
 
 __all__ = ["probe_exposure", "PREFER_CHOICES", "TRACK_ORDER"]
 
@@ -106,9 +106,8 @@ def probe_exposure(path: str | os.PathLike, *, frame_times: np.ndarray | None = 
         if tag_series is not None:
             tags.append(tag_series)
         stem = Path(text).with_suffix("")
-        auto_sidecars = [Path(f"{stem}.exposure.csv"), Path(f"{stem}.exposure.json")]
-        wanted = f"{stem.name}.srt".lower()
-        auto_srt = sorted(p for p in stem.parent.iterdir() if p.name.lower() == wanted and p.is_file())[:1]
+        auto_sidecars = _siblings_named(stem, (".exposure.csv", ".exposure.json"))
+        auto_srt = _siblings_named(stem, (".srt",))[:1]
 
     if sidecar is not None:
         sidecar_path = Path(sidecar)
@@ -133,7 +132,7 @@ def probe_exposure(path: str | os.PathLike, *, frame_times: np.ndarray | None = 
     overrides: list[SampleSeries] = []
     if override is not None:
         seconds = parse_exposure_override(override, fps if fps else nominal_fps)
-        overrides.append(SampleSeries("override", f"override {override}", np.array([seconds]), clip_level=True))
+        overrides.append(_override_series(override, seconds, frame_intervals(times, n)))
 
     candidates = sidecars + sorted(tracks, key=lambda s: TRACK_ORDER.index(s.source)) + tags
     chosen = _apply_prefer(prefer, candidates, text)
@@ -154,6 +153,17 @@ def probe_exposure(path: str | os.PathLike, *, frame_times: np.ndarray | None = 
     return ExposureTrack(seconds=combined.seconds, fraction=combined.fraction, source=combined.source,
                          frame_times=times if times is not None else np.full(n, np.nan), warnings=warnings,
                          granularity=combined.granularity, interval=combined.interval, path=text, detail=detail)
+
+
+def _override_series(override: str | float, seconds: float, interval: np.ndarray) -> SampleSeries:
+    """The user's override as a series: one value for the clip, except a shutter angle on a clip whose frame
+    intervals [N] (seconds) vary, which is that angle of each frame's own interval (180deg is half of every
+    interval of a variable-rate clip, not half of the nominal one)."""
+    label = f"override {override}"
+    angle = shutter_angle_of(override)
+    if angle is not None and np.isfinite(interval).all() and np.ptp(interval) > 0:
+        return SampleSeries("override", label, float(angle) / 360.0 * interval, frame_index=np.arange(interval.size))
+    return SampleSeries("override", label, np.array([seconds]), clip_level=True)
 
 
 def _probe_stills(text: str, frame_times: np.ndarray | None, fps: float | None, tracks: list[SampleSeries],
@@ -249,3 +259,15 @@ def _limit(messages: list[str]) -> list[str]:
         return messages
     kept = messages[:_MAX_WARNINGS_PER_SOURCE - 1]
     return kept + [f"... and {len(messages) - len(kept)} more warnings like the above"]
+
+
+def _siblings_named(stem: Path, endings: tuple[str, ...]) -> list[Path]:
+    """Files next to the input named ``<stem name><ending>`` in any letter case (cameras and card readers write
+    ``CLIP.MP4`` beside ``CLIP.SRT`` or ``CLIP.EXPOSURE.CSV``), in the order of ``endings``; an exact-case name
+    first where several differ only in case."""
+    files = [p for p in stem.parent.iterdir() if p.is_file()]
+    found = []
+    for ending in endings:
+        wanted = f"{stem.name}{ending}"
+        found += sorted((p for p in files if p.name.lower() == wanted.lower()), key=lambda p: (p.name != wanted, p.name))
+    return found

@@ -52,7 +52,8 @@ def list_sequence(path: str | os.PathLike) -> list[Path]:
                                      "pattern such as 'dir/*.dng' to pick one sequence")
         return sorted(files, key=_natural_key)
     name = os.path.basename(text)
-    printf = _PRINTF_RE.search(name)
+    existing = os.path.isfile(text)    # an existing file is the first image, even one named 'take [A]_0001.jpg'
+    printf = None if existing else _PRINTF_RE.search(name)
     if printf:
         width = printf.group(2)
         digits = rf"\d{{{int(width)}}}" if printf.group(1) == "0" and width else r"\d+"
@@ -64,7 +65,7 @@ def list_sequence(path: str | os.PathLike) -> list[Path]:
         if not matched:
             raise ExposureInputError(f"probe_exposure: no file matches the pattern {text!r}")
         return [p for _, p in sorted(matched)]
-    if any(ch in name for ch in "*?["):
+    if any(ch in name for ch in "*?[") and not existing:
         files = [Path(p) for p in glob.glob(text) if os.path.isfile(p)]
         if not files:
             raise ExposureInputError(f"probe_exposure: no file matches the pattern {text!r}")

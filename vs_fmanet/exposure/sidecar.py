@@ -181,7 +181,7 @@ def _rows_to_series(path: Path, rows: list[tuple[str, dict[str, str]]], clip_fps
     if by_time:
         start = np.asarray(keys, dtype=np.float64)
         return SampleSeries("sidecar", label, np.asarray(seconds), start=start, end=np.full(start.shape, np.nan),
-                            capture_interval=np.asarray(capture))
+                            capture_interval=np.asarray(capture), instants=True)
     return SampleSeries("sidecar", label, np.asarray(seconds), frame_index=np.asarray(keys, dtype=np.int64),
                         capture_interval=np.asarray(capture))
 

@@ -37,6 +37,10 @@ class SampleSeries:
     ``seconds`` [S] float64: exposure in seconds; NaN marks a sample that was present but held NaN.
     ``capture_interval`` [S] float64 or None: seconds per *captured* frame when the source states a capture
     rate that can differ from playback (Sony S&Q, sidecar ``capture_fps``); NaN where not stated.
+    ``device_clock``: the start times come from the camera's own clock, which can sit a constant offset away
+    from the video's (GoPro STMP); when sample and frame counts and rates match, sample i is frame i.
+    ``instants``: each start is one frame's presentation time (a sidecar's ``pts_s``), not the start of an
+    interval; a sample belongs to the frame it matches within half a frame interval.
     """
 
     source: str
@@ -48,6 +52,8 @@ class SampleSeries:
     capture_interval: np.ndarray | None = None
     clip_level: bool = False
     warnings: list[str] = field(default_factory=list)
+    device_clock: bool = False
+    instants: bool = False
 
     def __post_init__(self) -> None:
         self.seconds = np.asarray(self.seconds, dtype=np.float64).reshape(-1)

@@ -19,15 +19,22 @@ from .errors import ExposureInputError
 
 __all__ = [
     "DUTY_TOLERANCE",
+    "MIN_EXPOSURE_S",
     "parse_rational",
     "parse_exposure_text",
     "parse_exposure_override",
+    "shutter_angle_of",
     "angle_to_seconds",
     "apex_to_seconds",
     "parse_frame_rate",
     "format_seconds",
 ]
 
+#: Largest magnitude (and, as 1 / it, the smallest non-zero one) of a parsed metadata number.
+MAGNITUDE_LIMIT = Fraction(10) ** 12
+#: Shortest exposure taken as real, in seconds: the fastest global-shutter sensors reach a few microseconds;
+#: anything shorter is corrupt metadata (a float denormal, a value in the wrong unit).
+MIN_EXPOSURE_S = 1e-6
 #: An exposure may exceed the frame interval by this relative amount before it is rejected; inside the
 #: tolerance the fraction is clamped to 1.0. Covers measured-vs-nominal rounding (a "360 degree" 1/29.97 s
 #: exposure in a 1/30 s interval, GoPro readout steps, millisecond-rounded SRT times).
@@ -41,7 +48,8 @@ def parse_rational(text: str) -> Fraction:
     """Parse ``"1/100"``, ``"1/80.0"``, ``"0.01"``, ``"24000/1001"`` exactly into a :class:`Fraction`.
 
     Raises ``ValueError`` (not an :class:`ExposureError`; callers add the context) on anything else,
-    including a zero denominator.
+    including a zero denominator and a magnitude outside [:data:`MAGNITUDE_LIMIT` ** -1,
+    :data:`MAGNITUDE_LIMIT`] (``"1e400"`` is exact as a Fraction but no float can hold it).
     """
     text = text.strip()
     if not text:
@@ -51,8 +59,15 @@ def parse_rational(text: str) -> Fraction:
         num, den = Fraction(num_text.strip()), Fraction(den_text.strip())
         if den == 0:
             raise ValueError(f"zero denominator in {text!r}")
-        return num / den
-    value = Fraction(text)
+        return within_range(num / den, text)
+    return within_range(Fraction(text), text)
+
+
+def within_range(value: Fraction, text: str) -> Fraction:
+    """``value`` when zero or of a magnitude a metadata value can have; ``ValueError`` naming ``text`` otherwise."""
+    if value != 0 and not (1 / MAGNITUDE_LIMIT <= abs(value) <= MAGNITUDE_LIMIT):
+        raise ValueError(f"{text!r} is out of range (no exposure, angle or rate is that "
+                         f"{'large' if abs(value) > 1 else 'small'})")
     return value
 
 
@@ -77,7 +92,10 @@ def parse_exposure_text(text: str | float | int | Fraction, fps: float | Fractio
         raise ExposureInputError(f"{what}: expected a string or number, got {type(text).__name__}")
     match = _DEGREE_RE.match(text)
     if match:
-        angle = Fraction(match.group(1))
+        try:
+            angle = within_range(Fraction(match.group(1)), text)
+        except ValueError as exc:
+            raise ExposureInputError(f"{what}: shutter angle {exc}; give at most 360deg") from None
         if fps is None or not _positive(fps):
             raise ExposureInputError(
                 f"{what}: shutter angle {text!r} needs the capture frame rate; pass fps= (frames per second) "
@@ -90,6 +108,12 @@ def parse_exposure_text(text: str | float | int | Fraction, fps: float | Fractio
         raise ExposureInputError(
             f"{what}: cannot read {text!r} ({exc}); accepted forms are seconds ('0.01'), a rational ('1/100', "
             "'1/80.0') or a shutter angle ('180deg')") from None
+
+
+def shutter_angle_of(text: str | float) -> Fraction | None:
+    """The angle in degrees when ``text`` is a shutter angle (``"180deg"``, ``"180°"``), else None."""
+    match = _DEGREE_RE.match(text) if isinstance(text, str) else None
+    return Fraction(match.group(1)) if match else None
 
 
 def parse_exposure_override(text: str | float, fps: float | None) -> float:
@@ -108,6 +132,10 @@ def parse_exposure_override(text: str | float, fps: float | None) -> float:
         raise ExposureInputError(
             f"parse_exposure_override: exposure {text!r} gives {seconds} s; it must be a positive time "
             "such as '1/100' or 0.01")
+    if seconds < MIN_EXPOSURE_S:
+        raise ExposureInputError(
+            f"parse_exposure_override: exposure {text!r} = {seconds:g} s is shorter than {MIN_EXPOSURE_S:g} s, "
+            "which no camera exposes; give seconds (0.01), '1/100' or an angle such as '180deg'")
     if fps is not None and _positive(fps):
         interval = 1.0 / float(fps)
         if seconds > interval * (1.0 + DUTY_TOLERANCE):
@@ -129,7 +157,10 @@ def angle_to_seconds(angle_deg: float | Fraction, fps: float | Fraction) -> Frac
 
 def apex_to_seconds(tv: float | Fraction) -> float:
     """APEX time value Tv (EXIF ShutterSpeedValue) -> exposure seconds, 2 ** -Tv. Rounded by design:
-    for 1/120 s cameras write Tv = 6.906..., so use only when ExposureTime is absent."""
+    for 1/120 s cameras write Tv = 6.906..., so use only when ExposureTime is absent. Raises ``ValueError`` for
+    |Tv| > 40 (beyond 2 ** 40 s or 2 ** -40 s: corrupt, and 2 ** 2000 overflows a float)."""
+    if not abs(float(tv)) <= 40:
+        raise ValueError(f"APEX time value {float(tv):g} is out of range (|Tv| <= 40)")
     return float(2.0 ** (-float(tv)))
 
 
@@ -142,9 +173,10 @@ def parse_frame_rate(value: str | float | int | Fraction) -> Fraction | float:
     text = str(value).strip().rstrip("pPiI").strip()
     try:
         rate = parse_rational(text)
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError) as exc:
+        reason = str(exc) if "out of range" in str(exc) else "is not a number"
         raise ExposureInputError(
-            f"frame rate {value!r} is not a number; give it as 25, 29.97 or 24000/1001") from None
+            f"frame rate {value!r}: {reason}; give it as 25, 29.97 or 24000/1001") from None
     if rate <= 0:
         raise ExposureInputError(f"frame rate {value!r} must be positive")
     return rate

@@ -42,7 +42,8 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
     Args:
         clip: the clip whose frames correspond one-to-one to the track's frames.
         track_or_path: an :class:`ExposureTrack`, or a path probed with :func:`probe_exposure` (``override``,
-            ``prefer``, ``sidecar``, ``fps`` are passed on; ``fps`` defaults to the clip's rate).
+            ``prefer``, ``sidecar``, ``fps`` are passed on; ``fps`` defaults to the clip's rate). A track
+            probed without any frame rate (stills without one) gets its fractions from the clip's rate.
         strict: when the frame counts differ, raise (True) or pad with unknown / drop the surplus and log a
             warning (False).
 
@@ -52,9 +53,9 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
     if not isinstance(clip, vs.VideoNode):
         raise ExposureInputError(f"attach_exposure_props: clip must be a vapoursynth.VideoNode, got {type(clip).__name__}")
     if isinstance(track_or_path, ExposureTrack):
-        if override is not None or sidecar is not None or prefer != "auto":
-            raise ExposureInputError("attach_exposure_props: override/sidecar/prefer apply only when a path is given; "
-                                     "pass them to probe_exposure() instead")
+        if override is not None or sidecar is not None or prefer != "auto" or fps is not None:
+            raise ExposureInputError("attach_exposure_props: override/sidecar/prefer/fps apply only when a path is "
+                                     "given; pass them to probe_exposure() instead")
         track = track_or_path
     else:
         clip_fps = clip.fps_num / clip.fps_den if clip.fps_den and clip.fps_num else None
@@ -65,6 +66,9 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
         fraction, seconds, source = _per_field(track)
         log.info("attach_exposure_props: %d frames at twice the rate of %r: double-rate deinterlace, each source "
                  "frame's exposure goes to both of its fields", n, track.path)
+    elif np.any(np.isfinite(track.seconds)) and not np.any(np.isfinite(track.fraction)) and clip.fps_num \
+            and clip.fps_den:
+        fraction, source = _at_clip_rate(track, clip.fps_num / clip.fps_den)
     if len(fraction) != n:
         message = (f"attach_exposure_props: the clip has {n} frames but the exposure track of {track.path!r} has "
                    f"{len(track)}; trim the clip or the track so that they match (a double-rate deinterlaced clip "
@@ -116,3 +120,18 @@ def _per_field(track: ExposureTrack) -> tuple[np.ndarray, np.ndarray, list[str]]
         source = ["none" if bad else s for s, bad in zip(source, too_long)]
     fraction = np.where(too_long, np.nan, np.minimum(fraction, 1.0))
     return fraction, seconds, source
+
+
+def _at_clip_rate(track: ExposureTrack, fps: float) -> tuple[np.ndarray, list[str]]:
+    """[N] fraction of the clip's frame interval (1 / ``fps`` s) and sources, for a track that knew no frame rate;
+    an exposure longer than the interval (beyond :data:`~.units.DUTY_TOLERANCE`) becomes unknown."""
+    fraction = track.seconds * fps
+    too_long = fraction > 1.0 + DUTY_TOLERANCE
+    source = ["none" if bad else s for s, bad in zip(track.source, too_long)]
+    if np.any(too_long):
+        first = int(np.flatnonzero(too_long)[0])
+        log.warning("attach_exposure_props: %d frame(s) of %r would be exposed longer than the clip's frame interval "
+                    "(first: frame %d, %.6g s at %.6g fps); their exposure is left to the model",
+                    int(too_long.sum()), track.path, first, track.seconds[first], fps)
+    log.info("attach_exposure_props: %r had no frame rate; fractions use the clip's %.6g fps", track.path, fps)
+    return np.where(too_long, np.nan, np.minimum(fraction, 1.0)), source
