@@ -155,3 +155,23 @@ def test_a_flush_or_a_scene_start_may_change_the_frame_size(clip):
     assert [(i, y.shape) for i, y in cut.push(small[0], scene_start=True)] == [(1, (32, 40, 3))]
     with pytest.raises(ValueError, match="frame 2 is 12x10 but earlier frames are 10x8"):
         cut.push(clip[2, :10, :12])
+
+
+def test_push_checks_its_flag_names_the_size_fix_and_keeps_its_own_copy(clip):
+    """scene_start='False' (truthy text) used to end the scene; a size change used to say 'resize first' where the
+    fix is a new scene; a caller refilling its frame buffer must not change the frames held for look-ahead."""
+    engine = Engine(**CAUSAL, preset="causal-tiny-k1")
+    stream = engine.open_stream()
+    stream.push(clip[0], 0.5)
+    for flag in ("False", None):
+        with pytest.raises(ValueError, match=f"scene start flag for frame 1 is {flag!r}; expected True or False"):
+            stream.push(clip[1], 0.5, scene_start=flag)
+    with pytest.raises(ValueError, match=r"changes size only at a new scene: push\(..., scene_start=True\)"):
+        stream.push(clip[1][:6])
+
+    refilled, buffer = engine.open_stream(), clip[0].copy()
+    assert refilled.push(buffer) == []   # look-ahead 1: frame 0 waits, holding the pushed pixels
+    buffer[:] = 0.0                      # a decoder reusing its buffer for the next frame
+    expected = engine.open_stream()
+    expected.push(clip[0])
+    np.testing.assert_array_equal(refilled.flush()[0][1], expected.flush()[0][1])

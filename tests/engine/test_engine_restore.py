@@ -108,6 +108,11 @@ def test_module_level_restore_matches_engine(engine, clip):
     (np.zeros((3, 8, 8, 3), np.float32), True, None, "exposure of frame 0 is True, a bool"),
     (np.zeros((3, 8, 8, 3), np.float32), [0.5, False, 0.5], None, "exposure of frame 1 is False, a bool"),
     (np.zeros((3, 8, 8, 3), np.float32), None, 2, r"scene_cuts=2 is not a list of frame indices.*\[2\]"),
+    (np.zeros((2, 8, 8, 3), np.uint16), None, None, "16-bit input use frame.astype.*/ 65535"),   # it said / 255
+    (np.zeros((2, 3, 8, 8), np.float32), None, None, r"planar.*np.moveaxis\(frames, 1, -1\)"),
+    (np.zeros((2, 8, 8, 4), np.float32), None, None, r"RGBA.*frames\[..., :3\]"),
+    (np.zeros((2, 8, 8, 1), np.float32), None, None, r"grey.*np.repeat"),
+    ([np.zeros((8, 8, 3), np.float32), np.zeros((4, 8, 3), np.float32)], None, None, "cannot be read as one array"),
 ])
 def test_bad_inputs_name_the_problem(engine, frames, exposure, cuts, message):
     with pytest.raises(ValueError, match=message):
@@ -129,6 +134,44 @@ def test_bad_stream_inputs(engine):
         list(engine.stream(same, exposure=["0.5"] * 3))
 
 
+def test_restore_piece_checks_what_it_is_given(engine, clip):
+    """restore_piece (the VapourSynth plugin's and the benchmark's entry) used to take uint8 frames as 0..255 (a
+    white picture), blame the weights for NaN pixels, accept an exposure of 5 and fail in a matrix product on a
+    short exposure array."""
+    from vs_fmanet.engine import Piece
+
+    piece, frames = Piece(0, 4, 0, 4), clip[:4]
+    with pytest.raises(ValueError, match="restore_piece: frames have dtype uint8.*/ 255"):
+        engine.restore_piece((frames * 255).astype(np.uint8), None, piece)
+    with pytest.raises(ValueError, match="restore_piece: frame 2 contains NaN"):
+        engine.restore_piece(np.where(np.arange(4)[:, None, None, None] == 2, np.nan, frames), None, piece)
+    with pytest.raises(ValueError, match="restore_piece: exposure of frame 0 is 5.0"):
+        engine.restore_piece(frames, np.full(4, 5.0), piece)
+    with pytest.raises(ValueError, match=r"restore_piece: exposure has shape \(2,\) but there are 4 frames"):
+        engine.restore_piece(frames, np.full(2, 0.5), piece)
+    np.testing.assert_array_equal(engine.restore_piece(list(frames), 0.5, piece)[0], engine.restore(frames, 0.5))
+
+
+def test_torch_and_numpy_scalar_inputs(engine, clip):
+    """bfloat16 tensors, tensors that require grad, 0-d exposures and numpy integer settings used to fail with raw
+    library errors."""
+    import torch
+
+    frames = clip[:3]
+    expected = engine.restore(frames, 0.5)
+    tensor = torch.from_numpy(frames.copy()).requires_grad_()
+    np.testing.assert_array_equal(engine.restore(tensor, torch.tensor(0.5)), expected)
+    assert np.abs(engine.restore(tensor.bfloat16(), 0.5) - expected).max() < 0.05
+    for single in (np.array(0.5), torch.tensor(0.5)):
+        np.testing.assert_array_equal(np.stack(list(engine.stream(iter(frames), single))), expected)
+    with pytest.raises(ValueError, match="exposure of frame 0 is '0.5', text"):
+        list(engine.stream(iter(frames), "0.5"))       # it was read one character at a time
+    numpy_settings = Engine(**TINY, window=np.int64(4), overlap=np.int64(1), ensemble=np.int64(2))
+    assert numpy_settings.describe()["window"] == 4
+    with pytest.raises(ValueError, match="weights=123 is a int"):
+        Engine(weights=123)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"preset": "tiny", "weights": "random", "device": "tpu"}, "device='tpu'"),
     ({"preset": "tiny", "weights": "random", "precision": "fp8"}, "precision='fp8'"),
@@ -145,5 +188,5 @@ def test_bad_settings(kwargs, message):
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the message on machines without CUDA")
 def test_cuda_request_without_gpu_is_explained():
-    with pytest.raises(ValueError, match="sees no CUDA GPU.*device='cpu'"):
+    with pytest.raises(ValueError, match="(no CUDA GPU is visible|CPU-only build).*device='cpu'"):
         Engine(**TINY, device="cuda:1")

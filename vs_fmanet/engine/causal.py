@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .device import autocast, inference, is_out_of_memory, release_cached_memory
-from .inputs import check_exposure_value, check_frame, next_frame_meta
+from .inputs import check_exposure_value, check_frame, check_scene_flag, next_frame_meta
 from .strength import mix_with_upscale
 from .tiling import TileBlend
 
@@ -80,8 +80,11 @@ class CausalStream:
         pixels). ``scene_start``: True when this frame starts a new scene (the state is reset before it).
         """
         index = self.frames_in
+        scene_start = check_scene_flag(scene_start, index, self._func)
         # a new scene (or a flushed stream) starts with a fresh state, so it may have another frame size
-        arr = check_frame(frame, index, None if (scene_start and index > 0) else self._shape, self._func)
+        arr = check_frame(frame, index, None if (scene_start and index > 0) else self._shape, self._func,
+                          other_size="a stream changes size only at a new scene: push(..., scene_start=True) or "
+                                     "flush() first")
         r = check_exposure_value(exposure, index, self._func)
         out: list[tuple[int, np.ndarray]] = []
         if scene_start and index > 0:

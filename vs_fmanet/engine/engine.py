@@ -29,7 +29,8 @@ from .causal import CausalStream, restore_causal, stream_causal
 from .device import (autocast, free_memory_bytes, inference, is_out_of_memory, release_cached_memory,
                      resolve_device, resolve_precision)
 from .ensemble import View, check_ensemble, views
-from .inputs import check_exposure_array, check_frame, next_frame_meta
+from .inputs import (as_array, check_exposure_array, check_exposure_value, check_frame, check_window, layout_hint,
+                     next_frame_meta)
 from .segments import Piece, check_segmentation, normalise_scene_starts, plan_grid_window, plan_windows
 from .strength import check_strength, mix_with_upscale
 from .tiling import MIN_TILE, Tile, TileBlend, auto_tile, bytes_per_pixel_frame, make_tiles
@@ -131,6 +132,7 @@ class Engine:
         # causal: one frame per step; the look-ahead plays the role of the overlap (tile budget, describe())
         self._window = (1 if self._causal else max(8, 4 * self._overlap)) if window is None else window
         check_segmentation(self._window, self._overlap, "Engine")
+        self._window, self._overlap = int(self._window), int(self._overlap)   # numpy integers are welcome
         if self._overlap < radius:
             log.info("Engine: overlap=%d is below the model's temporal radius %d: frames near window borders see "
                      "replicated instead of real neighbours", self._overlap, radius)
@@ -249,9 +251,10 @@ class Engine:
         Returns:
             [T, s*H, s*W, 3] float32 in [0, 1].
         """
-        arr = np.asarray(frames)
+        arr = as_array(frames, "restore")
         if arr.ndim != 4 or arr.shape[-1] != 3:
-            raise ValueError(f"restore: frames has shape {arr.shape}; expected [T, H, W, 3] float RGB in [0, 1]")
+            raise ValueError(f"restore: frames has shape {arr.shape}; expected [T, H, W, 3] float RGB in [0, 1] "
+                             f"({layout_hint(arr.shape, frame_axis=True)})")
         num = arr.shape[0]
         if num == 0:
             raise ValueError("restore: frames holds no frames (T = 0); pass at least one [H, W, 3] frame")
@@ -271,8 +274,8 @@ class Engine:
             for i in [i for i in checked if i < piece.start - self._overlap]:
                 del checked[i]
             ctx = np.stack([checked[i] for i in range(piece.context_start, piece.context_stop)])
-            out[piece.start:piece.stop] = self.restore_piece(ctx, exp[piece.context_start:piece.context_stop],
-                                                             piece)[0]
+            out[piece.start:piece.stop] = self._restore_checked_piece(
+                ctx, exp[piece.context_start:piece.context_stop], piece)[0]
         return out
 
     def stream(self, frames: Iterable[np.ndarray], exposure: Iterable[float] | float | None = None,
@@ -288,8 +291,9 @@ class Engine:
         At most ``window + 2*overlap`` input frames are held (causal model: its look-ahead + 1, plus the recurrent
         state). The output equals :meth:`restore` bit for bit.
         """
-        if isinstance(exposure, (int, float, np.integer, np.floating)) and not isinstance(exposure, bool):
-            exposure = itertools.repeat(exposure)      # one number for every frame, as restore() takes it
+        single = exposure.item() if getattr(exposure, "ndim", None) == 0 else exposure   # a 0-d array or tensor
+        if isinstance(single, (int, float, np.integer, np.floating, bool, np.bool_, str, bytes)):
+            exposure = itertools.repeat(check_exposure_value(single, 0, "stream"))   # one for all, as in restore()
         if self._causal:
             return stream_causal(self, iter(frames), None if exposure is None else iter(exposure),
                                  None if scene_starts is None else iter(scene_starts))
@@ -306,9 +310,18 @@ class Engine:
         if self._causal:
             raise ValueError("restore_piece: the causal model restores frame by frame with a recurrent state, not in "
                              "windows; use Engine.stream() or Engine.open_stream()")
+        frames = as_array(frames, "restore_piece")
         if frames.ndim != 4 or frames.shape[0] != piece.length:
             raise ValueError(f"restore_piece: got frames of shape {frames.shape} for context frames "
                              f"{piece.context_start}..{piece.context_stop - 1} ({piece.length} frames)")
+        frames = check_window(frames, piece.context_start, "restore_piece")
+        exposure = check_exposure_array(exposure, piece.length, "restore_piece")
+        return self._restore_checked_piece(frames, exposure, piece)
+
+    # ------------------------------------------------------------------ internals
+    def _restore_checked_piece(self, frames: np.ndarray, exposure: np.ndarray, piece: Piece
+                               ) -> tuple[np.ndarray, str]:
+        """:meth:`restore_piece` for frames [t, H, W, 3] float32 in [0, 1] and exposure [t] already checked."""
         label = f"frames {piece.start}-{piece.stop - 1}"
         size = (frames.shape[1], frames.shape[2])
         while True:
@@ -321,7 +334,6 @@ class Engine:
                 release_cached_memory(self._device)
                 self._shrink_tile(size, tile, label, exc)
 
-    # ------------------------------------------------------------------ internals
     def _stream(self, frames: Iterator[np.ndarray], exposure: Iterator[float] | None,
                 scene_starts: Iterator[bool] | None) -> Iterator[np.ndarray]:
         window, overlap = self._window, self._overlap
@@ -353,7 +365,7 @@ class Engine:
                 idx = range(piece.context_start, piece.context_stop)
                 ctx = np.stack([buf[i] for i in idx])
                 exp = np.array([exps[i] for i in idx], dtype=np.float32)
-                out, _ = self.restore_piece(ctx, exp, piece)
+                out, _ = self._restore_checked_piece(ctx, exp, piece)
                 yield from out
             k += 1
             for i in [i for i in buf if i < k * window - overlap]:

@@ -10,6 +10,7 @@ and the per-frame exposure code applies unchanged. Written here because it is fo
 """
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -47,7 +48,7 @@ def check_ensemble(value: object, func: str) -> int:
     """``value`` (None = 1) as a number of views, or ValueError naming ``func`` and the allowed values."""
     if value is None:
         return 1
-    if isinstance(value, bool) or not isinstance(value, int) or value not in ENSEMBLE_SIZES:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value not in ENSEMBLE_SIZES:
         raise ValueError(f"{func}: ensemble={value!r} must be one of {', '.join(map(str, ENSEMBLE_SIZES))} (views "
                          "of each window averaged: 1 = off, 2 = + horizontal flip, 4 = + vertical flips, 8 = + "
                          "transposes; n times the compute)")

@@ -9,29 +9,93 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import torch
 
 EXPOSURE_SLACK = 1.05
 
 
-def check_frame(frame: np.ndarray, index: int, shape: tuple[int, int] | None, func: str) -> np.ndarray:
-    """Return ``frame`` as C-contiguous float32 ``[H, W, 3]`` clipped to [0, 1], or raise ValueError naming the frame."""
-    arr = np.asarray(frame)
+def as_array(frames: object, func: str, what: str = "frames") -> np.ndarray:
+    """``frames`` (numpy array, torch tensor of any float dtype on any device, or a list of equal-shape frames) as a
+    numpy array; ValueError naming ``func`` for what numpy cannot take as one array."""
+    if isinstance(frames, torch.Tensor):                                 # no grad, on the host, a numpy dtype
+        tensor = frames.detach().cpu()
+        return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+    try:
+        return np.asarray(frames)
+    except ValueError as exc:
+        raise ValueError(f"{func}: {what} cannot be read as one array ({exc}); every frame must be [H, W, 3] of the "
+                         "same size") from None
+
+
+def layout_hint(shape: tuple[int, ...], frame_axis: bool) -> str:
+    """A fix for a frame layout that is not channels-last RGB (``frame_axis``: shape has a leading [T] axis)."""
+    lead = "T, " if frame_axis else ""
+    body = shape[1:] if frame_axis else shape
+    if len(body) == 3 and body[0] == 3 and body[-1] != 3:
+        return f"planar [{lead}3, H, W]: convert with np.moveaxis(frames, {int(frame_axis)}, -1)"
+    if len(body) == 2:
+        return f"grey [{lead}H, W]: make it RGB with np.repeat(frames[..., None], 3, axis=-1)"
+    if len(body) == 3 and body[-1] == 1:
+        return f"grey [{lead}H, W, 1]: make it RGB with np.repeat(frames, 3, axis=-1)"
+    if len(body) == 3 and body[-1] == 4:
+        return f"RGBA [{lead}H, W, 4]: drop the alpha with frames[..., :3]"
+    return "channels last, RGB"
+
+
+def check_frame(frame: np.ndarray, index: int, shape: tuple[int, int] | None, func: str,
+                other_size: str = "all frames of one call must have the same size (resize first)") -> np.ndarray:
+    """Return ``frame`` as C-contiguous float32 ``[H, W, 3]`` clipped to [0, 1] (a copy: a caller that refills its
+    buffer does not change frames held for look-ahead), or raise ValueError naming the frame.
+
+    ``shape``: the (H, W) of earlier frames, or None; ``other_size``: the fix when the size differs."""
+    arr = as_array(frame, func, f"frame {index}")
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"{func}: frame {index} has shape {arr.shape}; expected [H, W, 3] RGB "
-                         "(channels last; convert planar [3, H, W] with np.moveaxis(frame, 0, -1))")
+                         f"({layout_hint(arr.shape, frame_axis=False)})")
     if not np.issubdtype(arr.dtype, np.floating):
         raise ValueError(f"{func}: frame {index} has dtype {arr.dtype}; expected float RGB in [0, 1] "
-                         "(for 8-bit input use frame.astype(np.float32) / 255)")
+                         f"({integer_hint(arr.dtype)})")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"{func}: frame {index} is empty ({arr.shape[0]}x{arr.shape[1]})")
+        raise ValueError(f"{func}: frame {index} is empty ({arr.shape[1]}x{arr.shape[0]})")
     if shape is not None and arr.shape[:2] != shape:
         raise ValueError(f"{func}: frame {index} is {arr.shape[1]}x{arr.shape[0]} but earlier frames are "
-                         f"{shape[1]}x{shape[0]}; all frames of one call must have the same size (resize first)")
-    arr = arr.astype(np.float32, copy=False)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{func}: frame {index} contains NaN or infinite pixel values; fix the source or clip it "
-                         "with np.nan_to_num(frame, nan=0.0, posinf=1.0, neginf=0.0)")
-    return np.ascontiguousarray(np.clip(arr, 0.0, 1.0))
+                         f"{shape[1]}x{shape[0]}; {other_size}")
+    out = check_window(arr[None], index, func)[0]
+    return out.copy() if np.may_share_memory(out, arr) else out   # callers buffer it: never the caller's memory
+
+
+def check_window(frames: np.ndarray, first: int, func: str) -> np.ndarray:
+    """Frames [t, H, W, 3] (input frames ``first``.. of the clip) as float32 in [0, 1], checked as a whole: the same
+    rules as :func:`check_frame`, without a copy when they already hold."""
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"{func}: frames have shape {frames.shape}; expected [t, H, W, 3] RGB "
+                         f"({layout_hint(frames.shape, frame_axis=True)})")
+    if not np.issubdtype(frames.dtype, np.floating):
+        raise ValueError(f"{func}: frames have dtype {frames.dtype}; expected float RGB in [0, 1] "
+                         f"({integer_hint(frames.dtype)})")
+    frames = np.ascontiguousarray(frames, dtype=np.float32)
+    finite = np.isfinite(frames).all(axis=(1, 2, 3))
+    if not finite.all():
+        raise ValueError(f"{func}: frame {first + int(np.flatnonzero(~finite)[0])} contains NaN or infinite pixel "
+                         "values; fix the source or clip it with np.nan_to_num(frame, nan=0.0, posinf=1.0, neginf=0.0)")
+    if frames.size and (frames.min() < 0.0 or frames.max() > 1.0):
+        frames = np.clip(frames, 0.0, 1.0)
+    return frames
+
+
+def integer_hint(dtype: np.dtype) -> str:
+    """How to turn frames of ``dtype`` into float RGB in [0, 1] (integers: divide by the dtype's full scale)."""
+    if np.issubdtype(dtype, np.integer):
+        top = np.iinfo(dtype).max
+        return f"for {np.iinfo(dtype).bits}-bit input use frame.astype(np.float32) / {top}"
+    return "convert with frame.astype(np.float32), scaled to [0, 1]"
+
+
+def check_scene_flag(flag: object, index: int, func: str) -> bool:
+    """A scene-start flag: a bool (or 0/1 integer); ValueError for anything else ('False' is truthy text)."""
+    if isinstance(flag, (bool, np.bool_)) or (isinstance(flag, (int, np.integer)) and flag in (0, 1)):
+        return bool(flag)
+    raise ValueError(f"{func}: scene start flag for frame {index} is {flag!r}; expected True or False")
 
 
 def check_exposure_value(value: object, index: int, func: str) -> float:
@@ -88,6 +152,5 @@ def next_frame_meta(exposure: Iterator[float] | None, scene_starts: Iterator[boo
         except StopIteration:
             raise ValueError(f"{func}: scene_starts ended before frame {index}; give one bool per frame or None") \
                 from None
-        if not isinstance(flag, (bool, np.bool_, int, np.integer)):
-            raise ValueError(f"{func}: scene_starts entry for frame {index} is {flag!r}; expected a bool")
-    return r, bool(flag)
+        return r, check_scene_flag(flag, index, func)
+    return r, False

@@ -15,6 +15,7 @@ Pure Python, no torch: shared by :class:`~vs_fmanet.engine.Engine` (arrays and s
 from __future__ import annotations
 
 import bisect
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,9 +42,9 @@ class Piece:
 
 def check_segmentation(window: int, overlap: int, func: str = "segmentation") -> None:
     """Raise ValueError when ``window`` (>= 1) or ``overlap`` (>= 0) is not a usable integer."""
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
         raise ValueError(f"{func}: window={window!r} must be an integer >= 1 (frames produced per model run)")
-    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+    if isinstance(overlap, bool) or not isinstance(overlap, numbers.Integral) or overlap < 0:
         raise ValueError(f"{func}: overlap={overlap!r} must be an integer >= 0 (context frames on each side)")
 
 

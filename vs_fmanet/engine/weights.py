@@ -177,8 +177,14 @@ def find_default_card(model: str, scale: int, preset: str | None = None) -> Mode
 def card_for_weights(weights: str | os.PathLike) -> ModelCard:
     """The model card named by a ``weights`` argument: a card ``.json``, a ``.safetensors`` with its card next to it
     (same stem), or a bare card name looked up in :func:`models_dirs`. Its model, preset and scale are not checked."""
+    if not isinstance(weights, (str, os.PathLike)):
+        raise WeightsError(f"Engine: weights={weights!r} is a {type(weights).__name__}; give a model card (.json), a "
+                           ".safetensors file with its card, a card name, None (the shipped weights) or 'random'")
     path = Path(weights).expanduser()
-    if path.suffix == ".json":
+    if path.suffix == ".json" and not path.exists() and os.sep not in str(weights) \
+            and any((d / path.name).is_file() for d in models_dirs()):
+        card = card_for_weights(path.stem)                    # 'fmanetpp_small_x2.json' names a shipped card
+    elif path.suffix == ".json":
         card = read_model_card(path)
     elif path.suffix == ".safetensors":
         if not path.exists():
