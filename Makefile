@@ -18,7 +18,7 @@ test-fast: setup
 # Sharp training/benchmark photos from Debian packages (~480 MB download once; needed for training and the
 # 'full' benchmarks, not for the tests or the demo).
 data: setup
-	$(PY) scripts/fetch_sources.py --groups photos,sprites,extra
+	.venv/bin/fmanet-fetch-sources --groups photos,sprites,extra
 
 clean:
 	rm -rf demo_out .pytest_cache

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+from vs_fmanet import add_version_option
+
 from .cli_options import (add_deinterlace_option, add_exposure_options, add_logging_options, add_progress_options,
                           add_restoration_options, add_stream_options, engine_settings, resolve_model,
                           split_passthrough, stream_policy)
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Joint video super-resolution and deblurring (FMA-Net++) of any file ffmpeg "
                                      "reads; audio, subtitles, chapters, tags, colour and HDR metadata are kept.",
                          epilog=EPILOG)
+    add_version_option(p)
     io = p.add_argument_group("input and output")
     io.add_argument("-i", "--input", required=True, metavar="INPUT",
                     help="video file, image-sequence pattern (frame_%%06d.png), folder, or first image")

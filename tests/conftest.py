@@ -12,6 +12,7 @@ later cut off by its time limit still says why its first failures happened. The 
 import os
 import resource
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,9 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 _ROOT = Path(__file__).resolve().parents[1]
+# the scripts import their shared helpers (argcheck, report_json) as siblings, which `python scripts/x.py` finds by
+# itself; tests that load a script as a module need the folder on the path, whichever test directory runs first
+sys.path.insert(0, str(_ROOT / "scripts"))
 _IMMEDIATE_REPORTS = 20     # failures reported as they happen (the summary at the end has them all)
 _reported = 0
 _reporter = None            # pytest's terminal writer: it reaches the real terminal while output is captured

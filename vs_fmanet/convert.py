@@ -35,6 +35,8 @@ from typing import Any
 
 import torch
 
+from . import add_version_option
+
 log = logging.getLogger(__name__)
 
 PROG = "fmanet-convert"
@@ -263,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Convert the official FMA-Net (CVPR 2024) checkpoints (model_D_*.pt + model_R_*.pt "
         "from FMA-Net_REDS.zip) into a safetensors weights file and model card for vs-fmanet's model='fmanet'. "
         "The checkpoints are research and education use only (see the authors' README).")
+    add_version_option(parser)
     parser.add_argument("model_d", metavar="MODEL_D.pt", help="Net_D checkpoint, e.g. model_D_best.pt")
     parser.add_argument("model_r", metavar="MODEL_R.pt", help="Net_R checkpoint, e.g. model_R_best.pt")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",

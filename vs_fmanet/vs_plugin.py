@@ -105,8 +105,8 @@ def _scene_clip(clip: vs.VideoNode, scene_change: bool | str) -> vs.VideoNode:
     if scene_change == "detect":
         core = vs.core
         if not hasattr(core, "scd"):
-            raise vs.Error(f"{FUNC}: scene_change='detect' needs the scd plugin: pip install vapoursynth-scenechange "
-                           "(or run core.scd.Detect yourself and pass scene_change=True)")
+            raise vs.Error(f"{FUNC}: scene_change='detect' needs the scd plugin: pip install 'vs-fmanet[scene]' "
+                           "(vapoursynth-scenechange; or run core.scd.Detect yourself and pass scene_change=True)")
         # the clip is the network's RGB input; GRAY sources converted to RGB (and some RGB clips) still carry a YUV
         # _Matrix prop, which zimg refuses on RGB input (the prop wins over matrix_in), so it is removed for detection
         rgb = core.std.RemoveFrameProps(clip, "_Matrix")

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vs_fmanet import add_version_option
+
 from ..cli_options import (add_deinterlace_option, add_exposure_options, add_logging_options, add_progress_options,
                            add_restoration_options, add_stream_options, engine_settings, resolve_model,
                            split_passthrough, stream_policy)
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="FMA-Net++ restoration of long videos or folders of videos, in chunks on Ray "
                                      "(local or a cluster), resumable; output identical to fmanet-ffmpeg's frames.",
                          epilog=EPILOG)
+    add_version_option(p)
     io = p.add_argument_group("input and output")
     io.add_argument("-i", "--input", metavar="INPUT", help="a video file, or a folder of videos (folder mode)")
     io.add_argument("--input-list", metavar="FILE", help="a text file with one input path per line (folder mode)")

@@ -9,7 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "engine"))   # enginefix: weights and clips made in code
-sys.path.insert(0, str(ROOT / "scripts"))            # bench_speed, bench_peers, bench_e2e
 
 from enginefix import trained_like_state_dict  # noqa: E402
 

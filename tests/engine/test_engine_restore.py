@@ -170,6 +170,7 @@ def test_torch_and_numpy_scalar_inputs(engine, clip):
     assert numpy_settings.describe()["window"] == 4
     with pytest.raises(ValueError, match="weights=123 is a int"):
         Engine(weights=123)
+    assert Engine(weights="fmanetpp_small_x2.json", device="cpu").scale == 2    # a shipped card's file name
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -62,3 +62,28 @@ def test_verify_reports_damage_and_broken_cards(folders, capsys):
     assert "other.safetensors" in captured.err and "sha256" in captured.err
     assert "notes.json" in captured.err and "broken card" in captured.err
     assert weights_cli.main([]) == 1          # the broken card fails a plain listing too; the damage needs --verify
+
+
+def test_verify_fails_on_a_node_without_weights(tmp_path, monkeypatch, capsys):
+    """The farm notes tell admins to run --verify on every node; a node with no weights at all used to pass."""
+    monkeypatch.setattr(weights_module, "models_dirs", lambda: [tmp_path / "empty"])
+    monkeypatch.setattr(weights_cli, "models_dirs", lambda: [tmp_path / "empty"])
+    assert weights_cli.main([]) == 0                       # listing nothing is not an error
+    assert weights_cli.main(["--verify"]) == 1
+    assert "found no weights to verify" in capsys.readouterr().err
+
+
+def test_installed_weights_are_searched_where_pip_puts_them(tmp_path):
+    """pip install --user honours PYTHONUSERBASE and --target DIR writes DIR/share/...: neither folder was searched
+    (only $XDG_DATA_HOME), and site-packages/models was searched as if it were a checkout."""
+    import subprocess
+    import sys
+
+    env = {"PYTHONUSERBASE": str(tmp_path / "ub"), "XDG_DATA_HOME": str(tmp_path / "xdg"), "PATH": "/usr/bin:/bin"}
+    code = "import json; from vs_fmanet.engine.weights import models_dirs; print(json.dumps([str(d) for d in models_dirs()]))"
+    dirs = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                     check=True).stdout)
+    assert str(tmp_path / "ub" / "share" / "vs_fmanet" / "models") in dirs
+    assert str(tmp_path / "xdg" / "vs_fmanet" / "models") in dirs
+    checkout = weights_module.Path(weights_module.__file__).resolve().parents[2]
+    assert str(checkout / "models") in dirs and str(checkout / "share" / "vs_fmanet" / "models") in dirs

@@ -38,7 +38,7 @@ def wheel(tmp_path_factory) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
     for name in ("vs_fmanet", "ffmpeg_filter", "models"):
         shutil.copytree(ROOT / name, src / name, ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist),
@@ -55,6 +55,33 @@ def test_the_wheel_carries_every_shipped_weights_file(wheel: Path):
             assert f"{card['name']}.json" in names
             data = zf.read(names[card["file"]])
             assert hashlib.sha256(data).hexdigest() == card["sha256"], card["file"]
+
+
+def test_the_wheel_carries_the_licence_and_the_documents_messages_point_to(wheel: Path):
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "MIT needs its notice with the code"
+    for doc in ("vs_fmanet/data/SOURCES.md", "vs_fmanet/data/README.md", "vs_fmanet/exposure/README.md"):
+        assert doc in names
+
+
+def test_the_sdist_can_build_test_and_read_the_project(tmp_path: Path):
+    """The sdist held only the package (no licence, scripts/, Makefile or README images; one test that failed)."""
+    import tarfile
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "build",
+                                                             "demo_out", ".pytest_cache", ".bundle", ".whl"))
+    code = f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path / 'dist')!r}))"
+    built = subprocess.run([sys.executable, "-c", code], cwd=src, check=True, capture_output=True, text=True,
+                           timeout=300).stdout.strip().splitlines()[-1]
+    with tarfile.open(tmp_path / "dist" / built) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for needed in ("LICENSE", "Makefile", "scripts/demo.py", "tests/test_demo.py", "tests/engine/enginefix.py",
+                   ".ci/run", "pyproject.toml"):
+        assert needed in names, needed
+    assert any(n.startswith("docs/images/") for n in names)
+    assert {f"models/{c['file']}" for c in shipped_cards()} <= names
 
 
 def test_an_installed_wheel_restores_with_the_shipped_weights(wheel: Path, tmp_path: Path):

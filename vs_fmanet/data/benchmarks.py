@@ -19,7 +19,7 @@ Sizes:
 - "small": 3 clips x 6 frames at 32x48 LR (scikit-image test photos, always installed) for CPU tests;
 - "full": 4 clips x 20 frames at 180x320 LR, the paper's timing size (the three 1920x1080 GCompris test photos
   as backgrounds, cycled, so the 1280x720 HR view has room to move; the 12 Tux Typing test photos as cut-outs:
-  run scripts/fetch_sources.py first). The GCompris
+  run fmanet-fetch-sources first). The GCompris
   split depends on the file list of bookworm's gcompris-qt-data 3.1-2; should a later package move one of
   these images to the training split, ``benchmark`` refuses to run rather than leak it.
 """
@@ -82,7 +82,7 @@ def _pool(ids: tuple[str, ...], size: str) -> ImagePool:
     missing = [i for i in ids if i not in by_id]
     if missing:
         raise FileNotFoundError(f"benchmark: size {size!r} needs source images that are not installed: "
-                                f"{', '.join(missing)}; run scripts/fetch_sources.py (Debian sources) or "
+                                f"{', '.join(missing)}; run fmanet-fetch-sources (Debian sources) or "
                                 "pip install 'vs-fmanet[data]' (PyPI sources)")
     leaked = [i for i in ids if by_id[i].split != "test"]
     if leaked:

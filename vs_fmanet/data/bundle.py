@@ -75,7 +75,7 @@ def pack_sources(dest: str | os.PathLike, *, root: str | os.PathLike | None = No
     images = [i for i in catalogue(root=base) if i.split in splits]
     if not images:
         raise ValueError(f"pack_sources: no source images of splits {splits} under {base} or in the installed "
-                         "packages; run `make data` (scripts/fetch_sources.py) first")
+                         "packages; run `make data` (fmanet-fetch-sources) first")
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     specs = {s.name: s for s in SOURCES}

@@ -47,7 +47,7 @@ class ImagePool:
         """A uniformly random index (each image equally likely, whatever its size), avoiding ``exclude``."""
         if not self.images:
             raise ValueError("ImagePool.pick: the pool is empty; install the image sources "
-                             "(pip install 'vs-fmanet[data]', scripts/fetch_sources.py)")
+                             "(pip install 'vs-fmanet[data]', fmanet-fetch-sources)")
         if exclude is None or len(self.images) == 1:
             return int(rng.integers(len(self.images)))
         i = int(rng.integers(len(self.images) - 1))

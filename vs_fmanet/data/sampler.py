@@ -82,7 +82,7 @@ class TrainingSampler:
         self.sprites = ImagePool([i for i in images if i.kind == "sprite"], cache_bytes // 4)
         if not self.backgrounds:
             raise ValueError(f"TrainingSampler: no '{split}' source images are installed; install the wheels "
-                             "(pip install 'vs-fmanet[data]') and/or run scripts/fetch_sources.py")
+                             "(pip install 'vs-fmanet[data]') and/or run fmanet-fetch-sources")
         self._next = 0
 
     # -- resumable stream -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Two providers, both reachable offline from the registries only (nothing is downl
 - PyPI wheels that ship sample photos (scikit-image, scikit-learn, matplotlib; the ``data`` extra installs
   them). Always available to tests and CI.
 - Debian bookworm packages (wallpapers, educational games, OpenCV samples, Tux Paint stamps). They are fetched
-  once by ``vs_fmanet.data.fetch`` (``scripts/fetch_sources.py``) into the source root, which keeps only the
+  once by ``vs_fmanet.data.fetch`` (``fmanet-fetch-sources``) into the source root, which keeps only the
   files listed here, their ``copyright`` files and a ``manifest.json`` (sha256 and size of every file).
 
 The source root is ``$VS_FMANET_SOURCES`` or ``~/.cache/vs_fmanet/sources``. Image pixels are never committed
@@ -259,7 +259,7 @@ def load_image(image: SourceImage | str | os.PathLike, halve_above: int = HALVE_
             has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
             im = im.convert("RGBA" if has_alpha else "RGB")
     except (OSError, ValueError) as exc:
-        raise ValueError(f"load_image: cannot decode {path}: {exc}; re-run scripts/fetch_sources.py "
+        raise ValueError(f"load_image: cannot decode {path}: {exc}; re-run fmanet-fetch-sources "
                          "to restore the source files") from exc
     while min(im.size) > halve_above:
         im = im.reduce(2)

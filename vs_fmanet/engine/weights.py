@@ -8,11 +8,12 @@ A weights file ``<name>.safetensors`` (fp16 or fp32 state dict) always travels w
 Where weights are looked up (``weights=None`` = the default for (model, scale); a bare name = that card):
 
 1. every folder in the environment variable ``VS_FMANET_MODELS`` (``os.pathsep``-separated);
-2. ``models/`` of the source checkout (next to the ``vs_fmanet`` package);
-3. ``<prefix>/share/vs_fmanet/models``: where ``pip install`` puts the weights the wheel ships (``prefix`` = the
-   environment's data path, ``sysconfig.get_path("data")``);
-4. ``$XDG_DATA_HOME/vs_fmanet/models`` (default ``~/.local/share/vs_fmanet/models``, also where ``pip install
-   --user`` puts them).
+2. ``models/`` of the source checkout (next to the ``vs_fmanet`` package, beside ``pyproject.toml``);
+3. where ``pip`` puts the weights the wheel ships: ``<prefix>/share/vs_fmanet/models`` (``prefix`` = the
+   environment's data path, ``sysconfig.get_path("data")``), the user scheme's ``share/vs_fmanet/models``
+   (``pip install --user``, ``~/.local`` or ``$PYTHONUSERBASE``) and ``<DIR>/share/vs_fmanet/models`` beside the
+   package (``pip install --target DIR``);
+4. ``$XDG_DATA_HOME/vs_fmanet/models`` (default ``~/.local/share/vs_fmanet/models``), for weights copied by hand.
 
 Nothing is ever downloaded and nothing is written into site-packages. Only safetensors are read (no pickle, so a
 weights file cannot run code), and the file's sha256 must match its card: the bytes are read once, hashed, and the
@@ -67,11 +68,16 @@ class ModelCard:
 def models_dirs() -> list[Path]:
     """Folders searched for model cards, in priority order (see the module docstring)."""
     dirs = [Path(p).expanduser() for p in os.environ.get("VS_FMANET_MODELS", "").split(os.pathsep) if p.strip()]
-    dirs.append(Path(__file__).resolve().parents[2] / "models")
-    dirs.append(Path(sysconfig.get_path("data")) / "share" / "vs_fmanet" / "models")
+    beside_package = Path(__file__).resolve().parents[2]
+    if (beside_package / "pyproject.toml").is_file():        # a source checkout, not site-packages/models
+        dirs.append(beside_package / "models")
+    installed = Path("share") / "vs_fmanet" / "models"
+    dirs.append(Path(sysconfig.get_path("data")) / installed)
+    dirs.append(Path(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user"))) / installed)
+    dirs.append(beside_package / installed)
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     dirs.append(data_home / "vs_fmanet" / "models")
-    return dirs
+    return list(dict.fromkeys(dirs))
 
 
 def read_model_card(path: str | os.PathLike) -> ModelCard:

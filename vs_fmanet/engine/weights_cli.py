@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .. import add_version_option
 from .weights import WeightsError, find_default_card, models_dirs, read_verified, scan_cards
 
 __all__ = ["main", "collect"]
@@ -79,6 +80,7 @@ def _table(entries: list[dict[str, Any]], searched: list[Path]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fmanet-weights", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version_option(parser)
     parser.add_argument("--verify", action="store_true", help="read every weights file and check its sha256")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
@@ -93,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [e for e in entries if e["status"] not in ("ok", "unchecked")]
     for e in failed:
         print(f"fmanet-weights: {e['card']}: {e['status']}", file=sys.stderr)
+    if args.verify and not entries:      # a node without weights must not pass a check run before a farm job
+        print("fmanet-weights: --verify found no weights to verify", file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 

@@ -15,6 +15,7 @@ import logging
 import sys
 from typing import Sequence, TextIO
 
+from .. import add_version_option
 from .errors import ExposureError
 from .probe import PREFER_CHOICES, probe_exposure
 from .track import ExposureTrack
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read per-frame exposure (seconds and fraction of the frame interval) from camera metadata: "
                     "EXIF or XMP of stills, GoPro GPMF, DJI SRT/djmd, Sony rtmd, AVCHD camcorders' H.264 SEI, CAMM, "
                     "sidecars and container tags.")
+    add_version_option(parser)
     parser.add_argument("input", nargs="+",
                         help="video file, image directory, first image, or pattern such as img_%%04d.dng; several "
                              "are probed one after another")

@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
-"""Fetch the Debian image sources for the synthetic training data (once, at set-up) and list what is installed.
+"""``fmanet-fetch-sources``: fetch the Debian image sources for the synthetic training data (once, at set-up) and
+list what is installed.
 
-    .venv/bin/python scripts/fetch_sources.py                 # groups photos + sprites into the source root
-    .venv/bin/python scripts/fetch_sources.py --groups photos,sprites,extra --root /data/sources
-    .venv/bin/python scripts/fetch_sources.py --list          # per source: licence, installed, train/test counts
+    fmanet-fetch-sources                                   # groups photos + sprites into the source root
+    fmanet-fetch-sources --groups photos,sprites,extra --root /data/sources
+    fmanet-fetch-sources --list                            # per source: licence, installed, train/test counts
 
 The source root defaults to $VS_FMANET_SOURCES or ~/.cache/vs_fmanet/sources. Needs apt-get and dpkg-deb
 (Debian/Ubuntu) and an 'apt-get update' run once. PyPI sources come with `pip install 'vs-fmanet[data]'`.
@@ -15,12 +15,15 @@ import json
 import logging
 import sys
 
-from vs_fmanet.data.fetch import GROUPS, fetch_sources, source_summary
-from vs_fmanet.data.sources import source_root
+from .. import add_version_option
+from .fetch import GROUPS, fetch_sources, source_summary
+from .sources import source_root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="fmanet-fetch-sources", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version_option(parser)
     parser.add_argument("--root", default=None, help="source root (default: $VS_FMANET_SOURCES or ~/.cache/...)")
     parser.add_argument("--groups", default="photos,sprites", help=f"comma-separated groups from {GROUPS}")
     parser.add_argument("--force", action="store_true", help="fetch again even when a manifest exists")
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             fetch_sources(args.root, groups, force=args.force)
         except (RuntimeError, ValueError) as exc:
-            print(f"fetch_sources: {exc}", file=sys.stderr)
+            print(f"fmanet-fetch-sources: {exc}", file=sys.stderr)
             return 1
     rows = source_summary(args.root)
     if args.json:
