@@ -9,9 +9,11 @@ better (``--calibrate-lr``). ``--plan ete:300,degradation:500,joint:4000`` gives
 learning rate halves at 70/85/95 % of each stage. Progress lives in ``.train/<name>/`` (fp32 weights + optimizer
 state, safetensors) and, after ``--export``, in ``models/<name>.*`` (shipped weights + card + ``.train.json``). A run
 resumes from ``.train/<name>`` if present, else from the shipped weights in ``models/`` (optimizer restarts), else
-from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit. A resumed run keeps its data
-recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``, ``--degrade-prob``)
-unless a flag changes it, which is logged.
+from scratch. ``--time-limit`` stops cleanly (checkpoint written) before a GPU call's 10-minute limit, and so does a
+first Ctrl-C (exit code 130). A resumed run continues bit for bit as an unbroken one (the sampler and the
+metadata-dropout generator are in the checkpoint); it keeps its preset, scale and seed (a different one is refused)
+and its data recipe (``--batch``, ``--frames``, ``--lr-size``, ``--meta-keep``, ``--temporal-weight``,
+``--degrade-prob``) unless a flag changes it, which is logged.
 
 ``--temporal-weight w`` (beyond the paper, default 0) adds ``w`` times the L1 of the output's frame-to-frame changes
 against the ground truth's (:func:`vs_fmanet.training.losses.temporal_difference_loss`) to the joint loss: it
@@ -37,11 +39,14 @@ the exported card says ``"model": "fmanetpp-causal"``.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import math
 import re
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="architecture preset (default small; a resumed run keeps the preset it was trained with)")
     ap.add_argument("--causal", action="store_true",
                     help="train the causal low-latency model (fmanetpp-causal); --preset small = causal-small")
-    ap.add_argument("--scale", type=int, default=4)
+    ap.add_argument("--scale", type=int, default=None, help="4, 2 or 1 (default 4; a resumed run keeps its scale)")
     ap.add_argument("--plan", default="ete:150,degradation:300,joint:3000")
     ap.add_argument("--batch", type=int, default=None,
                     help=f"clips per step (default {RECIPE_DEFAULTS['batch']}, or what the resumed run used)")
@@ -127,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--degrade-prob", type=float, default=None,
                     help="chance of sensor noise, and separately of JPEG/H.264 compression, per training clip "
                          "(default 0 = clean; kept across resumes)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=None, help="data and initialisation seed (default 0; a resumed run "
+                    "keeps its seed)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
     ap.add_argument("--no-channels-last", dest="channels_last", action="store_false",
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     check_arguments(ap, args)
     args.model = "fmanetpp-causal" if args.causal else "fmanetpp"
-    args.preset = resumed_preset(ap, args)
+    args.preset, args.scale, args.seed = resumed_settings(ap, args)
     if args.causal and not args.preset.startswith("causal-"):
         args.preset = f"causal-{args.preset}"
     if args.preset not in (CAUSAL_PRESETS if args.causal else PRESETS):
@@ -168,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = {s: 0 for s in STAGES}
     wall = 0.0
     sampler_state: dict | None = None
+    dropout_state: str | None = None
     resumed_recipe: dict = {}
     shipped = models_dir / f"{args.name}.json"
     if (work / "model.json").exists() and state_path.exists():
@@ -176,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         progress.update(st["progress"])
         wall = st.get("wall_seconds", 0.0)
         sampler_state = st.get("sampler")
+        dropout_state = st.get("dropout_generator")
         args.init_from = st.get("init_from")
         resumed_recipe = st.get("recipe") or _card_recipe(shipped)
         log.info("resumed from %s: %s", work, progress)
@@ -207,9 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     if sampler_state:
         sampler.load_state_dict(sampler_state)
     gen = torch.Generator().manual_seed(args.seed + sum(progress.values()))
+    if dropout_state:               # the metadata-dropout draws continue exactly where the checkpoint stopped
+        gen.set_state(torch.frombuffer(bytearray(base64.b64decode(dropout_state)), dtype=torch.uint8))
     log_fh = open(args.log_json, "a") if args.log_json else None
     deadline = t_start + args.time_limit
     stopped_early = False
+    interrupted = stop_on_ctrl_c()
 
     for stage in STAGES:
         total = plan.get(stage, 0)
@@ -222,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         if opt_path.exists():
             try:
                 load_optimizer(opt, opt_path)
-            except (ValueError, KeyError, RuntimeError) as exc:
+            except Exception as exc:  # noqa: BLE001 -- a cut or foreign file (SafetensorError, ...): a fresh Adam
                 log.warning("optimizer state %s not usable (%s); restarting Adam", opt_path, exc)
         model.train()
         for p in model.parameters():
@@ -234,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("stage %s: step %d/%d", stage, progress[stage], total)
         t_log, clips = time.time(), 0
         while progress[stage] < total:
+            if interrupted.is_set():
+                break
             step = progress[stage]
             for g in opt.param_groups:
                 g["lr"] = lr_at(base_lr, step, total)
@@ -268,14 +281,17 @@ def main(argv: list[str] | None = None) -> int:
                     log_fh.write(json.dumps(rec) + "\n")
                     log_fh.flush()
                 t_log, clips = time.time(), 0
-            if progress[stage] % args.save_every == 0 or time.time() > deadline:
-                _checkpoint(model, opt, sampler, work, progress, wall + time.time() - t_start, args, stage)
-            if time.time() > deadline:
+            if progress[stage] % args.save_every == 0:
+                _checkpoint(model, opt, sampler, gen, work, progress, wall + time.time() - t_start, args, stage)
+            if time.time() > deadline or interrupted.is_set():
                 stopped_early = True
                 break
-        _checkpoint(model, opt, sampler, work, progress, wall + time.time() - t_start, args, stage)
+        _checkpoint(model, opt, sampler, gen, work, progress, wall + time.time() - t_start, args, stage)
         if stopped_early:
             break
+    if interrupted.is_set():
+        log.info("interrupted: checkpoint written at %s in %s; run the same command to resume", progress, work)
+        return 130
     total_wall = wall + time.time() - t_start
     log.info("progress %s, wall %.0f s%s", progress, total_wall, " (time limit)" if stopped_early else "")
     if args.export:
@@ -326,32 +342,40 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.name):
         ap.error(f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it names a folder in --workdir "
                  "and the files in --models)")
-    if args.scale not in (1, 2, 4):
+    if args.scale is not None and args.scale not in (1, 2, 4):
         ap.error(f"--scale {args.scale}: must be 1, 2 or 4")
-    require_at_least(ap, args, 1, "batch", "frames", "lr_size")
+    require_at_least(ap, args, 1, "batch", "frames", "lr_size", "save_every")
+    require_at_least(ap, args, 0, "seed")
+    if args.log_json and not Path(args.log_json).parent.is_dir():
+        ap.error(f"--log-json {args.log_json}: the folder {Path(args.log_json).parent} does not exist; create it first")
     if args.meta_keep is not None and not 0.0 <= args.meta_keep <= 1.0:
         ap.error(f"--meta-keep {args.meta_keep}: must be a probability from 0 to 1")
 
 
-def resumed_preset(ap: argparse.ArgumentParser, args: argparse.Namespace) -> str:
-    """The preset to build: the one the run being resumed was trained with (its work-folder state, else the shipped
-    card), so a resume need not repeat --preset; a different --preset is refused (the weights would not load)."""
-    stored = None
+def resumed_settings(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, int, int]:
+    """(preset, scale, seed) to build: what the run being resumed was trained with (its work-folder state, else the
+    shipped card), so a resume need not repeat them; a different value is refused by name (the weights would not
+    load, or the data stream would restart from another seed). A new run takes the flags, else small, x4, seed 0."""
+    stored: dict = {}
     state = Path(args.workdir) / args.name / "state.json"
     card = Path(args.models) / f"{args.name}.json"
     if state.exists():
-        stored = json.loads(state.read_text()).get("preset")
+        stored = json.loads(state.read_text())
     elif card.exists():
-        stored = read_model_card(card).preset
-    if stored is None:
-        return args.preset or "small"
-    wanted = args.preset
-    if wanted is not None and args.causal and not wanted.startswith("causal-"):
-        wanted = f"causal-{wanted}"
-    if wanted is not None and wanted != stored:
-        ap.error(f"--preset {args.preset}: the run '{args.name}' being resumed was trained as {stored!r}; drop "
-                 "--preset (or give another --name to start a new run)")
-    return stored
+        shipped = read_model_card(card)
+        stored = {"preset": shipped.preset, "scale": shipped.scale,
+                  "seed": shipped.extra.get("training", {}).get("seed")}
+    wanted = {"preset": args.preset, "scale": args.scale, "seed": args.seed}
+    if wanted["preset"] is not None and args.causal and not wanted["preset"].startswith("causal-"):
+        wanted["preset"] = f"causal-{wanted['preset']}"
+    chosen = {}
+    for key, default in (("preset", "small"), ("scale", 4), ("seed", 0)):
+        before = stored.get(key)
+        if before is not None and wanted[key] is not None and wanted[key] != before:
+            ap.error(f"--{key} {getattr(args, key)}: the run '{args.name}' being resumed was trained with {key} "
+                     f"{before!r}; drop --{key} (or give another --name to start a new run)")
+        chosen[key] = before if before is not None else (wanted[key] if wanted[key] is not None else default)
+    return chosen["preset"], chosen["scale"], chosen["seed"]
 
 
 def apply_recipe(args: argparse.Namespace, resumed: dict) -> None:
@@ -370,13 +394,31 @@ def apply_recipe(args: argparse.Namespace, resumed: dict) -> None:
     log.info("recipe: %s", {k: getattr(args, k) for k in RECIPE_DEFAULTS})
 
 
-def _checkpoint(model, opt, sampler, work: Path, progress: dict, wall: float, args, stage: str) -> None:
-    """fp32 weights + Adam state + progress in the work directory (not shipped)."""
+def stop_on_ctrl_c() -> threading.Event:
+    """An event the first Ctrl-C sets (the step in flight finishes, a checkpoint is written, exit code 130); a second
+    Ctrl-C interrupts at once as usual."""
+    event = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+        log.warning("Ctrl-C: finishing this step and writing a checkpoint (press Ctrl-C again to abort)")
+
+    signal.signal(signal.SIGINT, handler)
+    return event
+
+
+def _checkpoint(model, opt, sampler, gen: torch.Generator, work: Path, progress: dict, wall: float, args,
+                stage: str) -> None:
+    """fp32 weights + Adam state + progress + the metadata-dropout generator in the work directory (not shipped):
+    a resumed run continues bit for bit as an unbroken one would."""
     save_weights(model.state_dict(), work / "model.safetensors", preset=args.preset, scale=args.scale,
                  name=f"{args.name}-checkpoint", dtype=torch.float32, overwrite=True, model=args.model)
     save_optimizer(opt, work / f"optim_{stage}.safetensors")
     state = {"progress": progress, "wall_seconds": wall, "preset": args.preset, "scale": args.scale,
              "seed": args.seed, "sampler": sampler.state_dict(), "init_from": args.init_from,
+             "dropout_generator": base64.b64encode(gen.get_state().numpy().tobytes()).decode("ascii"),
              "recipe": {k: getattr(args, k) for k in RECIPE_DEFAULTS}}
     tmp = work / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=1) + "\n")

@@ -203,13 +203,73 @@ def test_a_resume_keeps_its_preset_and_bad_arguments_are_refused_by_name(tmp_pat
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads((tmp_path / "work" / "t" / "state.json").read_text())["progress"]["joint"] == 2
     for args, message in [
-        (["--name", "t", "--preset", "small", "--plan", "joint:3"], "was trained as 'tiny'; drop --preset"),
+        (["--name", "t", "--preset", "small", "--plan", "joint:3"], "trained with preset 'tiny'; drop --preset"),
         (["--name", "../escape", "--plan", "joint:1"], "--name '../escape': use letters"),
         (["--name", "fresh", "--export-only"], "--export-only: there is no checkpoint"),
         (["--name", "u", "--batch", "0"], "--batch 0: must be at least 1"),
         (["--name", "u", "--plan", "joint:1,joint:2"], "names the stage 'joint' twice"),
         (["--name", "u", "--preset", "nonsense"], "--preset 'nonsense' is not a fmanetpp preset"),
+        (["--name", "t", "--seed", "5", "--plan", "joint:3"], "trained with seed 0; drop --seed"),     # tracebacks
+        (["--name", "t", "--scale", "2", "--plan", "joint:3"], "trained with scale 4; drop --scale"),  # before
+        (["--name", "u", "--save-every", "0"], "--save-every 0: must be at least 1"),
+        (["--name", "u", "--seed", "-1"], "--seed -1: must be at least 0"),
+        (["--name", "u", "--log-json", str(tmp_path / "no" / "x.jsonl")], "does not exist; create it first"),
     ]:
         proc = run(*args)
         assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "escape").exists() and not (tmp_path / "models" / "fresh.json").exists()
+
+
+def test_a_resumed_run_is_bit_identical_to_an_unbroken_one(tmp_path: Path) -> None:
+    """Every GPU call stops at its time limit and resumes: the metadata-dropout draws used to restart from a new seed
+    at each resume, so the weights drifted from an unbroken run's. A cut optimizer file restarts Adam with a warning
+    (it used to end in a SafetensorError traceback)."""
+    plan = ["--plan", "ete:1,degradation:1,joint:2"]
+    train(tmp_path, "--name", "whole", *plan)
+    for _ in range(4):
+        train(tmp_path, "--name", "steps", *plan, "--time-limit", "0")
+    work = tmp_path / "work"
+    assert json.loads((work / "steps" / "state.json").read_text())["progress"]["joint"] == 2
+    assert (work / "whole" / "model.safetensors").read_bytes() == (work / "steps" / "model.safetensors").read_bytes()
+
+    optim = work / "steps" / "optim_joint.safetensors"
+    optim.write_bytes(optim.read_bytes()[:100])
+    proc = train(tmp_path, "--name", "steps", "--plan", "ete:1,degradation:1,joint:3")
+    assert "not usable" in proc.stderr and "restarting Adam" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_writes_a_checkpoint_to_resume_from(tmp_path: Path) -> None:
+    """Ctrl-C used to end in a traceback, losing every step since the last save (100 steps by default)."""
+    import signal
+    import threading
+
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp_path / "work"),
+           "--models", str(tmp_path / "models"), "--preset", "tiny", "--device", "cpu", *TINY_RECIPE,
+           "--name", "c", "--plan", "ete:0,degradation:0,joint:100000"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    lines: list[str] = []
+    stepping = threading.Event()
+
+    def watch() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if '"step": 10' in line:             # the loop is running (a progress line every 10 steps)
+                stepping.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        assert stepping.wait(240), "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    watcher.join(timeout=10)
+    said = "".join(lines)
+    assert "Traceback" not in said and "checkpoint written" in said
+    done = json.loads((tmp_path / "work" / "c" / "state.json").read_text())["progress"]["joint"]
+    assert done >= 10
+    resumed = train(tmp_path, "--name", "c", "--plan", f"ete:0,degradation:0,joint:{done + 1}")
+    assert f"stage joint: step {done}/{done + 1}" in resumed.stderr

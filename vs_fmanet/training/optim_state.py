@@ -19,7 +19,9 @@ def save_optimizer(opt: torch.optim.Optimizer, path: str | os.PathLike) -> None:
             else:
                 scalars.setdefault(str(idx), {})[key] = float(val)
     meta = {"param_groups": json.dumps(sd["param_groups"]), "scalars": json.dumps(scalars)}
-    save_file(tensors, str(path), metadata=meta)
+    tmp = f"{os.fspath(path)}.tmp"          # written whole, then renamed: a kill mid-write leaves the old state
+    save_file(tensors, tmp, metadata=meta)
+    os.replace(tmp, path)
 
 
 def load_optimizer(opt: torch.optim.Optimizer, path: str | os.PathLike) -> None:
