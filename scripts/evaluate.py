@@ -112,8 +112,10 @@ def write_side_by_side(engines: dict, path: str, size: str, seed: int, fmanet_we
     scores_db = {name: psnr(out, gt) for name, out in outs.items()}
     mid = len(gt) // 2
     panels = [(f"{name} {scores_db[name]:.2f} dB", out[mid]) for name, out in outs.items()] + [("ground truth", gt[mid])]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    side_by_side(panels).save(path)
+    target = Path(path)
+    tmp = target.with_name(f".{target.stem}.tmp{target.suffix}")
+    side_by_side(panels).save(tmp)
+    tmp.replace(target)
     return scores_db
 
 
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     ap.add_argument("--record-card", action="store_true",
                     help="also store the table under 'evaluation' in the weights' model card")
-    ap.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --json file")
+    ap.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --json or --side-by-side file")
     args = ap.parse_args(argv)
     check_arguments(ap, args)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
@@ -249,7 +251,11 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if unknown:
         ap.error(f"--benchmarks: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARKS)}")
     require_at_least(ap, args, 1, "max_clips")
+    require_at_least(ap, args, 0, "seed")
     check_report_target(ap, args.json, args.overwrite)
+    check_report_target(ap, args.side_by_side, args.overwrite, flag="--side-by-side")
+    if args.side_by_side and Path(args.side_by_side).suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        ap.error(f"--side-by-side {args.side_by_side}: name a .png (or .jpg/.webp) file")
 
 
 def record_in_card(engine, label: str, args: argparse.Namespace, results: dict) -> None:

@@ -5,7 +5,7 @@
     VS_FMANET_SOURCES=$PWD/.bundle/sources python3 scripts/train.py ...
 
 Same ids, splits and de-duplication as the original sources; test images lossless (benchmarks render
-bit-identically), training photos WebP at --quality, sprites lossless. See vs_fmanet/data/bundle.py.
+bit-identically), every training image (photos and sprites) WebP at --quality. See vs_fmanet/data/bundle.py.
 Prints one JSON line with the counts and the size; refuses an existing --out without -y.
 """
 from __future__ import annotations

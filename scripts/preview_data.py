@@ -82,12 +82,14 @@ def _write_video(path: Path, frames: np.ndarray, fps: int = 8) -> None:
     import av
 
     h, w = frames.shape[1:3]
+    # 4:2:0 needs even sides: repeat the last row/column (cropping a 1-pixel-high frame left nothing to encode)
+    frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = w + w % 2, h + h % 2, "yuv420p"
         stream.options = {"crf": "16"}
         for frame in frames:
-            video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: h - h % 2, : w - w % 2]), format="rgb24")
+            video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
             for packet in stream.encode(video):
                 container.mux(packet)
         for packet in stream.encode():
@@ -153,17 +155,25 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--scenes", type=int, default=2, help="random scenes, each at levels 1..5 and a random walk")
-    p.add_argument("--frames", type=int, default=10)
-    p.add_argument("--lr-size", type=int, default=64, help="LR size in pixels (HR = scale x this)")
+    p.add_argument("--scenes", type=int, default=None,
+                   help="random scenes, each at levels 1..5 and a random walk (default 2)")
+    p.add_argument("--frames", type=int, default=None, help="frames per clip (default 10)")
+    p.add_argument("--lr-size", type=int, default=None, help="LR size in pixels, HR = scale x this (default 64)")
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", choices=("train", "test"), default="train")
+    p.add_argument("--split", choices=("train", "test"), default=None, help="source images (default train)")
     p.add_argument("--benchmark", choices=BENCHMARK_NAMES, default=None, help="preview a benchmark instead")
     p.add_argument("--size", choices=("small", "full"), default="small", help="benchmark size")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
+    own = [f"--{k.replace('_', '-')}" for k in ("scenes", "frames", "lr_size", "split") if getattr(args, k) is not None]
+    if args.benchmark and own:
+        p.error(f"--benchmark {args.benchmark} has its own scenes, frames and size; drop {', '.join(own)}")
+    for key, default in (("scenes", 2), ("frames", 10), ("lr_size", 64), ("split", "train")):
+        if getattr(args, key) is None:
+            setattr(args, key, default)
     require_at_least(p, args, 1, "scenes", "frames", "lr_size")
+    require_at_least(p, args, 0, "seed")
     if args.scale not in (1, 2, 4):
         p.error(f"--scale {args.scale}: must be 1, 2 or 4")
     if args.out.exists() and not args.out.is_dir():

@@ -75,3 +75,10 @@ def test_manifests_licences_and_no_overwrite(roots, tmp_path) -> None:
     with pytest.raises(FileExistsError, match="is not an earlier bundle"):
         pack_sources(other, root=original, overwrite=True)
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_unknown_split_names_are_refused_by_name(roots, tmp_path) -> None:
+    original, _ = roots
+    with pytest.raises(ValueError, match=r"unknown split\(s\) \['bogus'\]; choose train, test"):
+        pack_sources(tmp_path / "b", root=original, splits=("bogus",))     # it blamed missing sources
+    assert not (tmp_path / "b").exists()

@@ -45,3 +45,19 @@ def test_preview_writes_sheet_frames_and_video(tmp_path, capsys):
     (other / "notes.txt").write_text("keep me")
     assert _run("--out", other, "--scenes", "1", "--frames", "2", "--lr-size", "8", "-y") == 2
     assert "is not an earlier preview" in capsys.readouterr().err and (other / "notes.txt").read_text() == "keep me"
+
+
+def test_preview_edges_and_flags_a_benchmark_ignores(tmp_path, capsys):
+    """A 1-pixel-high frame crashed the video writer (cropped to nothing); --frames/--lr-size with --benchmark were
+    silently ignored; a negative --seed failed inside numpy."""
+    import pytest
+
+    out = tmp_path / "one"
+    assert _run("--out", out, "--scenes", "1", "--frames", "2", "--lr-size", "1", "--scale", "1") == 0
+    with av.open(str(out / "clip_00" / "preview.mp4")) as container:
+        assert [f.height for f in container.decode(video=0)] == [2, 2]
+    for args, says in ((["--benchmark", "syn-me-1", "--frames", "2"], "drop --frames"),
+                       (["--seed", "-1"], "--seed -1: must be at least 0")):
+        with pytest.raises(SystemExit):
+            _run("--out", tmp_path / "x", *args)
+        assert says in capsys.readouterr().err

@@ -65,6 +65,20 @@ def test_bad_arguments_are_named():
         TrainingSampler(flow_resolution="mid")
     with pytest.raises(ValueError, match="batch_size"):
         TrainingSampler(frames=2, lr_size=8).sample(0)
+    # these used to pass the constructor and fail at sample() with ZeroDivisionError or numpy's own messages
+    for kwargs, says in (({"lr_size": 0}, "lr_size must be"), ({"lr_size": 8.5}, "lr_size must be"),
+                         ({"seed": -1}, "seed must be an integer >= 0"), ({"layers": (3, 1)}, "layers must be")):
+        with pytest.raises(ValueError, match=says):
+            TrainingSampler(frames=2, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, says", [({"name": "bogus"}, "unknown name"), ({"scale": 0}, "scale=0"),
+                                          ({"scale": 2.5}, "scale=2.5"), ({"seed": None}, "seed=None"),
+                                          ({"seed": -1}, "seed=-1")])
+def test_benchmark_checks_its_arguments_at_the_call(kwargs, says):
+    """The checks ran inside the generator, so a bad name failed only at next(), and scale/seed in torch or numpy."""
+    with pytest.raises(ValueError, match=says):
+        benchmark(**{"name": "syn-re", **kwargs})
 
 
 def test_benchmarks_are_deterministic_and_share_scenes():

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from vs_fmanet.engine import save_weights
@@ -172,3 +173,20 @@ def test_bad_arguments_fail_before_any_evaluation_and_results_are_not_overwritte
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert existing.read_text() == "{}\n"
+
+
+def test_side_by_side_and_seed_are_checked_before_any_work(tmp_path: Path, capsys) -> None:
+    """--side-by-side replaced an existing image without -y, and a folder or a name without an image extension failed
+    in PIL only after the whole evaluation; a negative --seed failed in numpy."""
+    import evaluate
+
+    keep = tmp_path / "keep.png"
+    keep.write_bytes(b"mine")
+    for args, says in ((["--side-by-side", str(keep)], "pass -y"),
+                       (["--side-by-side", str(tmp_path)], "is a folder"),
+                       (["--side-by-side", str(tmp_path / "sbs.noext")], "name a .png"),
+                       (["--seed", "-1"], "--seed -1: must be at least 0")):
+        with pytest.raises(SystemExit) as stopped:
+            evaluate.main(args)
+        assert stopped.value.code == 2 and says in capsys.readouterr().err, args
+    assert keep.read_bytes() == b"mine"

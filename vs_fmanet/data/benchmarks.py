@@ -25,6 +25,8 @@ Sizes:
 """
 from __future__ import annotations
 
+import numbers
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,9 +83,12 @@ def _pool(ids: tuple[str, ...], size: str) -> ImagePool:
     by_id = {i.id: i for i in catalogue()}
     missing = [i for i in ids if i not in by_id]
     if missing:
+        where = os.environ.get("VS_FMANET_SOURCES")
+        hint = (f"; VS_FMANET_SOURCES={where} is used instead of the installed sources: if it is a bundle packed "
+                "without the test split, pack it with --splits train,test or unset VS_FMANET_SOURCES") if where else ""
         raise FileNotFoundError(f"benchmark: size {size!r} needs source images that are not installed: "
                                 f"{', '.join(missing)}; run fmanet-fetch-sources (Debian sources) or "
-                                "pip install 'vs-fmanet[data]' (PyPI sources)")
+                                f"pip install 'vs-fmanet[data]' (PyPI sources){hint}")
     leaked = [i for i in ids if by_id[i].split != "test"]
     if leaked:
         raise ValueError(f"benchmark: images {leaked} are in the training split; benchmarks may use only test images")
@@ -106,6 +111,15 @@ def benchmark(name: str, size: str = "small", seed: int = 0, *, scale: int = 4,
         raise ValueError(f"benchmark: unknown name {name!r}; choose from {', '.join(BENCHMARK_NAMES)}")
     if size not in BENCHMARK_SIZES:
         raise ValueError(f"benchmark: unknown size {size!r}; choose 'small' (CPU tests) or 'full' (180x320 LR)")
+    for label, value, low in (("seed", seed, 0), ("scale", scale, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"benchmark: {label}={value!r} must be an integer >= {low}")
+    return _clips(name, size, int(seed), int(scale), device, flows)   # checked now, not at the first next()
+
+
+def _clips(name: str, size: str, seed: int, scale: int, device: str | torch.device, flows: bool
+           ) -> Iterator[dict]:
+    """The clips of :func:`benchmark` (arguments already checked)."""
     config = BENCHMARK_SIZES[size]
     backgrounds = _pool(config.images, size)
     cutouts = _pool(config.cutouts, size)

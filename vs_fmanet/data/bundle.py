@@ -69,6 +69,9 @@ def pack_sources(dest: str | os.PathLike, *, root: str | os.PathLike | None = No
     if dest.exists() and not _is_bundle(dest):
         raise FileExistsError(f"pack_sources: {dest} is not an earlier bundle (a folder whose sub-folders each hold "
                               f"{MANIFEST_NAME}), so overwrite does not replace it; choose a new destination")
+    unknown = sorted(set(splits) - {"train", "test"})
+    if unknown or not splits:
+        raise ValueError(f"pack_sources: unknown split(s) {unknown or list(splits)}; choose train, test or both")
     if not 1 <= photo_quality <= 100:
         raise ValueError(f"pack_sources: photo_quality={photo_quality} must be in 1..100")
     base = Path(root) if root is not None else source_root()

@@ -23,6 +23,7 @@ Batch layout (B clips of T frames, HR = scale * LR):
 """
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -68,7 +69,17 @@ class TrainingSampler:
             raise ValueError(f"TrainingSampler: scale must be a positive integer, got {scale!r}")
         if frames < 1:
             raise ValueError(f"TrainingSampler: frames must be >= 1, got {frames}")
-        lh, lw = (lr_size, lr_size) if isinstance(lr_size, int) else tuple(lr_size)
+        sides = (lr_size, lr_size) if isinstance(lr_size, numbers.Integral) else lr_size
+        if not (isinstance(sides, (tuple, list)) and len(sides) == 2
+                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in sides)):
+            raise ValueError(f"TrainingSampler: lr_size must be a whole number of pixels >= 1 or (height, width) of "
+                             f"them, got {lr_size!r}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"TrainingSampler: seed must be an integer >= 0, got {seed!r}")
+        if not (len(tuple(layers)) == 2 and 0 <= layers[0] <= layers[1]):
+            raise ValueError(f"TrainingSampler: layers must be (fewest, most) foreground layers with 0 <= fewest <= "
+                             f"most, got {layers!r}")
+        lh, lw = sides
         self.split, self.scale, self.frames, self.seed = split, int(scale), int(frames), int(seed)
         self.lr_size = (int(lh), int(lw))
         self.hr_size = (int(lh) * self.scale, int(lw) * self.scale)
