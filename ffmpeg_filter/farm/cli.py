@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``fmanet-farm``."""
     p = UsageErrorParser(prog="fmanet-farm", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="FMA-Net++ restoration of long videos or folders of videos, in chunks on Ray "
-                                     "(local or a cluster), resumable; output identical to fmanet-ffmpeg's frames.",
+                                     "(local or a cluster), resumable; the frames of one fmanet-ffmpeg pass "
+                                     "(bit-identical with a lossless codec such as -- -c:v ffv1).",
                          epilog=EPILOG)
     add_version_option(p)
     io = p.add_argument_group("input and output")
@@ -211,12 +212,13 @@ def options_from_args(ns: argparse.Namespace, passthrough: list[str]) -> FarmOpt
 
 
 def _run(ns: argparse.Namespace, passthrough: list[str]) -> int:
-    report = run_farm(options_from_args(ns, passthrough))
+    options = options_from_args(ns, passthrough)
+    report = run_farm(options)
     counts = report.counts()
     if report.exit_code != EXIT_OK:
         failed = [f for f in report.files if f.status == "failed"]  # each was logged when it failed
         log.error("%d of %d files failed%s", len(failed), len(report.files),
-                  f"; see {ns.report or 'the report'}" if len(report.files) > 1 else "")
+                  f"; see {options.report or 'the report'}" if len(report.files) > 1 else "")
     else:
         log.info("done: %s", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     return report.exit_code

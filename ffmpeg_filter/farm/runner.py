@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import time
 from collections import deque
 from pathlib import Path
@@ -159,6 +160,8 @@ class _Farm:
             raise UsageError("--exposure-sidecar describes one video; it cannot be used with a folder of inputs")
         if o.chunk_frames is not None and o.chunk_frames < 1:
             raise UsageError(f"--chunk-frames {o.chunk_frames}: must be at least 1")
+        if o.min_chunk_frames is not None and o.min_chunk_frames < 1:
+            raise UsageError(f"--min-chunk-frames {o.min_chunk_frames}: must be at least 1")
         if not o.chunk_seconds > 0:
             raise UsageError(f"--chunk-seconds {o.chunk_seconds:g}: must be positive")
         if o.exposure is not None:
@@ -202,7 +205,8 @@ class _Farm:
                     self.progress.file_event(run.label, "skipped", reason=run.report.reason)
                     return run
             atomic.check_output_target(out, overwrite=o.overwrite, inputs=[job.input])
-            info = probe_source(job.input, ffmpeg=self.ffmpeg)
+            # absolute: workers on a cluster run in another folder (that of `ray start`), not the driver's
+            info = probe_source(os.path.abspath(job.input), ffmpeg=self.ffmpeg)
             if info.kind != "video":
                 raise UsageError(f"'{job.input}' is an image sequence; fmanet-farm joins encoded video chunks, so "
                                  "give it a video file (or use fmanet-ffmpeg for image sequences)")
@@ -380,6 +384,7 @@ class _Farm:
         run.info_ref = None
         if self.opts.keep:
             run.work.clean_partials()
+            run.work.drop_previous()
         else:
             run.work.remove()
         log.info("%s: done -> %s (%d frames, %.1f s)", run.label, out, run.report.frames, run.report.wall_s)

@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import threading
 from typing import Any
 
@@ -66,6 +67,24 @@ def _ray_log_level() -> int:
     return max(logging.getLogger("ffmpeg_filter").getEffectiveLevel(), logging.INFO)
 
 
+#: Seconds to wait for a TCP answer from a cluster's address before giving up (Ray itself retries for minutes).
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise :class:`RayUnavailable` within ``timeout`` seconds when nothing answers at ``address`` (``host:port``
+    or ``ray://host:port``); ``auto`` and addresses without a port are left to Ray."""
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayUnavailable(f"RaySession: nothing answers at {address} within {timeout:g} s ({exc}); is the head "
+                             "node running (`ray start --head`), is the port open, is --ray-address right?") from None
+
+
 class RaySession:
     """A connection to Ray for one farm run; shuts down only an embedded Ray it started itself.
 
@@ -91,6 +110,7 @@ class RaySession:
         try:
             if address and address != "local":
                 log.info("connecting to the Ray cluster at %s", address)
+                check_reachable(address)
                 ray.init(address=address, log_to_driver=False, logging_level=_ray_log_level())
                 self.address = address
             else:
@@ -100,10 +120,18 @@ class RaySession:
                 ray.init(address="local", num_cpus=cfg.local_cpus, num_gpus=cfg.local_gpus, include_dashboard=False,
                          object_store_memory=store * 2 ** 20, log_to_driver=False, logging_level=_ray_log_level())
                 self.address = "local"
+        except RayUnavailable:
+            raise
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"the Ray cluster at {address}" if address and address != "local" else "an embedded local Ray"
-            raise RayUnavailable(f"RaySession: cannot start or reach {where} ({exc}); check --ray-address / "
-                                 "RAY_ADDRESS, or leave both unset to run on this machine") from exc
+            if address and address != "local":
+                raise RayUnavailable(
+                    f"RaySession: cannot reach the Ray cluster at {address} ({exc}); check --ray-address / "
+                    "RAY_ADDRESS. A cluster with Ray token authentication (the default of `ray start` from Ray 2.59 "
+                    "on) also needs RAY_AUTH_MODE=token here and its token (RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH; "
+                    "`ray get-auth-token` on the head node prints it); on the head node itself --ray-address auto "
+                    "finds it") from exc
+            raise RayUnavailable(f"RaySession: cannot start an embedded local Ray ({exc}); leave --ray-address "
+                                 "and RAY_ADDRESS unset, or check the Ray installation") from exc
         finally:
             if sigterm is not None:
                 signal.signal(signal.SIGTERM, sigterm)

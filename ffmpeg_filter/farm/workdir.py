@@ -162,23 +162,53 @@ class WorkDir:
         return self.root / f"joined{self.suffix}"
 
     # -- plan --------------------------------------------------------------------------------------------------
+    @property
+    def previous_dir(self) -> Path:
+        """Where the chunks of the plan before this one wait (see :meth:`prepare`)."""
+        return self.root / "previous"
+
     def prepare(self, plan: dict[str, Any], *, fresh: bool = False) -> bool:
-        """Create the folder and store ``plan`` (which must hold ``plan_hash``). Returns True when an existing
-        work folder with the same plan is being resumed; with a different plan (or ``fresh``) its chunks are
-        deleted first."""
+        """Create the folder and store ``plan`` (which must hold ``plan_hash``). Returns True when finished chunks
+        of the same plan are being resumed.
+
+        With a different plan the old chunks are set aside in ``previous/`` rather than deleted: a run whose new
+        settings then fail (an encoder option refused, no GPU on the cluster) loses nothing, and going back to the
+        old settings restores them. ``previous/`` goes when the file is done. ``fresh`` deletes both."""
         self.chunks_dir.mkdir(parents=True, exist_ok=True)
         old = read_json(self.plan_path)
         same = isinstance(old, dict) and old.get("plan_hash") == plan["plan_hash"]
-        if old is not None and (not same or fresh):
-            reason = "--fresh was given" if same else "the input or the settings changed"
-            log.warning("%s: discarding the previous work (%s)", self.root, reason)
+        if old is None or (same and not fresh):
+            write_json_atomic(self.plan_path, plan)
+            return same
+        for stale in (self.state_path, self.joined_path):
+            if stale.exists():
+                stale.unlink()
+        kept = read_json(self.previous_dir / "plan.json")
+        if fresh:
+            log.warning("%s: discarding the previous work (--fresh was given)", self.root)
+            shutil.rmtree(self.previous_dir, ignore_errors=True)
             shutil.rmtree(self.chunks_dir, ignore_errors=True)
-            self.chunks_dir.mkdir(parents=True, exist_ok=True)
-            for stale in (self.state_path, self.joined_path):
-                if stale.exists():
-                    stale.unlink()
+        elif isinstance(kept, dict) and kept.get("plan_hash") == plan["plan_hash"]:
+            log.warning("%s: back to the settings of an earlier run: its finished chunks are used again", self.root)
+            shutil.rmtree(self.chunks_dir, ignore_errors=True)
+            (self.previous_dir / "chunks").rename(self.chunks_dir)
+            shutil.rmtree(self.previous_dir, ignore_errors=True)
+            write_json_atomic(self.plan_path, plan)
+            return True
+        else:
+            log.warning("%s: the input or the settings changed: starting this file over (the finished chunks wait "
+                        "in %s until it is done; the old command would use them again)", self.root, self.previous_dir)
+            shutil.rmtree(self.previous_dir, ignore_errors=True)
+            self.previous_dir.mkdir(parents=True)
+            self.chunks_dir.rename(self.previous_dir / "chunks")
+            write_json_atomic(self.previous_dir / "plan.json", old)
+        self.chunks_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.plan_path, plan)
-        return bool(same and not fresh)
+        return False
+
+    def drop_previous(self) -> None:
+        """Delete the chunks set aside by :meth:`prepare` (the file is done with its new settings)."""
+        shutil.rmtree(self.previous_dir, ignore_errors=True)
 
     def finished(self, expected: dict[int, int], plan_hash_value: str) -> dict[int, ChunkRecord]:
         """Chunks that are complete and intact: ``expected`` maps chunk index -> frames. A record that does not

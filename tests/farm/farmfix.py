@@ -64,3 +64,10 @@ def record_gpu_assignment(event: str, task: Any) -> None:
     info = {"cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "gpu_ids": ray.get_gpu_ids(),
             "resources": ctx.get_assigned_resources(), "device": task.engine.device}
     (Path(task.work_root) / f"gpu-{task.chunk.index}.json").write_text(json.dumps(info, default=str))
+
+
+def work_in_another_folder(event: str, task: Any) -> None:
+    """Move the worker to / before it decodes: workers of a real cluster run where `ray start` ran, not in the
+    driver's folder (a relative input used to fail there)."""
+    if event == "start":
+        os.chdir("/")

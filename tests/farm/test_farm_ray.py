@@ -257,3 +257,16 @@ def test_exposure_is_checked_against_each_files_own_rate(ray_local: Any, farm_cl
     assert main(["-i", str(clip), "-o", str(out), *ENGINE_ARGS[:-2], "--exposure", "1/20", "--progress", "none",
                  "--report", str(report)]) == 0
     assert json.loads(report.read_text())["files"][0]["status"] == "done"
+
+
+def test_relative_inputs_work_when_the_workers_run_elsewhere(ray_local: Any, vfr_clip: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a cluster every chunk failed with "input 'clips/a.mkv' does not exist": the driver probed the relative
+    path and the workers decoded it from their own folder."""
+    (tmp_path / "clips").mkdir()
+    shutil.copy(vfr_clip, tmp_path / "clips" / "a.mkv")
+    monkeypatch.chdir(tmp_path)
+    options = _farm_options(Path("clips/a.mkv"), Path("a_x4.mkv"), tmp_path / "work", farmfix.work_in_another_folder)
+    report = run_farm(options)
+    assert report.exit_code == 0, report.files[0].error
+    assert len(video_facts(tmp_path / "a_x4.mkv")["md5"]) == 16

@@ -127,12 +127,18 @@ def test_workdir_resume_verifies_checksums_and_plan(tmp_path: Path) -> None:
     assert sorted(done) == [0, 3]
     assert not work.record_path(2).exists() and not work.chunk_path(2).exists()
     assert sorted(work.finished({0: 5, 3: 4}, plan["plan_hash"])) == [3]   # frame count must match the plan
-    # a different plan discards everything
+    # a different plan starts over, with the old chunks set aside: a run whose new settings then fail (an encoder
+    # option refused, no GPU) used to have deleted them; going back to the old settings brings them back
     other = dict(plan, input="y")
     other["plan_hash"] = plan_hash(other)
     assert work.prepare(other) is False
     assert work.finished({3: 4}, other["plan_hash"]) == {}
-    assert not work.chunk_path(3).exists()
+    assert not work.chunk_path(3).exists() and (work.previous_dir / "chunks" / work.chunk_path(3).name).exists()
+    assert work.prepare(plan) is True
+    assert sorted(work.finished({i: 4 for i in range(4)}, plan["plan_hash"])) == [3]   # chunk 0 went above
+    assert not work.previous_dir.exists()
+    assert work.prepare(other) is False and work.prepare(other, fresh=True) is False   # --fresh deletes both
+    assert not work.previous_dir.exists() and work.finished({3: 4}, plan["plan_hash"]) == {}
 
 
 # ----------------------------------------------------------------------------------------------- join
@@ -209,6 +215,8 @@ def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["-i", str(clip), "-o", str(tmp_path / "o.mkv"), "--max-tries", "0", *ENGINE_ARGS]) == 2
     err = capsys.readouterr().err
     assert "--max-tries 0: must be at least 1" in err
+    assert main(["-i", str(clip), "-o", str(tmp_path / "o.mkv"), "--min-chunk-frames", "0", *ENGINE_ARGS]) == 2
+    assert "--min-chunk-frames 0: must be at least 1" in capsys.readouterr().err
     cuts = tmp_path / "cuts.json"
     cuts.write_text(json.dumps(["x"]))
     assert main(["-i", str(clip), "-o", str(tmp_path / "o.mkv"), "--scene-cuts", str(cuts), *ENGINE_ARGS]) == 2
@@ -307,3 +315,25 @@ def test_final_mux_converts_mp4_timed_text_for_matroska_and_keeps_the_avi_rate(t
     mux_final(joined, info, tmp_path / "out.avi", ffmpeg=find_ffmpeg(), policy=StreamPolicy())
     with av.open(str(tmp_path / "out.avi")) as f:
         assert f.streams.video[0].average_rate == info.frame_rate
+
+
+def test_an_unreachable_cluster_fails_in_seconds(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Ray retried a dead --ray-address for more than 7 minutes (Ctrl-C acted only after half a minute more);
+    --min-chunk-frames 0 crashed as an unexpected error instead of a usage error."""
+    import socket
+    import time
+
+    from ffmpeg_filter.farm.tasks import RayUnavailable, check_reachable
+
+    with socket.socket() as sock:              # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    t0 = time.monotonic()
+    with pytest.raises(RayUnavailable, match=f"nothing answers at 127.0.0.1:{port}"):
+        check_reachable(f"127.0.0.1:{port}")
+    assert time.monotonic() - t0 < 10
+    check_reachable("auto")                    # left to Ray
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        check_reachable(f"ray://127.0.0.1:{server.getsockname()[1]}")
