@@ -13,7 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
-from clifix import interactive_command
+from clifix import interactive_command, signal_when_ready
 
 from ffmpeg_filter import cli
 from ffmpeg_filter.binary import find_ffmpeg
@@ -125,34 +125,18 @@ def test_ctrl_c_finalises_a_live_recording(nut_clip, tmp_path):
                               "--input-option", "analyzeduration=0", "--input-option", "probesize=32")
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
-    restored = threading.Event()
-    lines: list[str] = []
 
-    def watch() -> None:
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace")
-            lines.append(line)
-            if '"event": "progress"' in line and json.loads(line)["frame"] >= 2:
-                restored.set()
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
+    def feed() -> None:
         proc.stdin.write(data[: len(data) // 2])
         proc.stdin.flush()
-        assert restored.wait(90), "".join(lines)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdin.close()
-    watcher.join(timeout=10)
+
+    code, said = signal_when_ready(
+        proc, lambda line: '"event": "progress"' in line and json.loads(line)["frame"] >= 2, signal.SIGINT, feed=feed)
+    assert code == 0, said
     frames = _frames(out)
     assert len(frames) >= 3 and (frames[0].width, frames[0].height) == (128, 96)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.mkv"]
-    assert any("Ctrl-C: ending the input" in line for line in lines)
+    assert "Ctrl-C: ending the input" in said
 
 
 def test_stream_targets_and_command(nut_clip, ffmpeg_exe, tmp_path):
@@ -264,29 +248,11 @@ def test_a_signal_before_the_first_frame_ends_the_run_at_once(tmp_path, sig, cod
     cmd = interactive_command("ffmpeg_filter.cli", "--live", "-i", "-", "-o", str(tmp_path / "x.mkv"), *ENGINE, "-v")
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
-    seen: list[str] = []
-    waiting = threading.Event()
-
-    def watch() -> None:                   # the engine is built and FFmpeg starts reading the (silent) pipe
-        for raw in proc.stderr:
-            seen.append(raw.decode("utf-8", "replace"))
-            if "live: waiting for the input" in seen[-1]:
-                waiting.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    try:
-        assert waiting.wait(90), "".join(seen)
-        time.sleep(0.5)
-        assert proc.poll() is None, "".join(seen)
-        proc.send_signal(sig)
-        assert proc.wait(timeout=20) == code
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdin.close()
+    # the engine is built and FFmpeg starts reading the (silent) pipe
+    code_seen, said = signal_when_ready(proc, lambda line: "live: waiting for the input" in line, sig, settle_s=0.5,
+                                        exit_s=20)
+    assert code_seen == code, said
     assert not (tmp_path / "x.mkv").exists() and list(tmp_path.iterdir()) == []
-    said = "".join(seen)
     assert "the partial output was removed" in said and "fmanet-farm" not in said, said
 
 

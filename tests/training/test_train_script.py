@@ -241,33 +241,16 @@ def test_a_resumed_run_is_bit_identical_to_an_unbroken_one(tmp_path: Path) -> No
 def test_ctrl_c_writes_a_checkpoint_to_resume_from(tmp_path: Path) -> None:
     """Ctrl-C used to end in a traceback, losing every step since the last save (100 steps by default)."""
     import signal
-    import threading
+
+    from clifix import signal_when_ready
 
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp_path / "work"),
            "--models", str(tmp_path / "models"), "--preset", "tiny", "--device", "cpu", *TINY_RECIPE,
            "--name", "c", "--plan", "ete:0,degradation:0,joint:100000"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    lines: list[str] = []
-    stepping = threading.Event()
-
-    def watch() -> None:
-        for line in proc.stderr:
-            lines.append(line)
-            if '"step": 10' in line:             # the loop is running (a progress line every 10 steps)
-                stepping.set()
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        assert stepping.wait(240), "".join(lines)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=120) == 130, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    watcher.join(timeout=10)
-    said = "".join(lines)
+    # a progress line every 10 steps: the loop is running
+    code, said = signal_when_ready(proc, lambda line: '"step": 10' in line, signal.SIGINT, ready_s=240, exit_s=120)
+    assert code == 130, said
     assert "Traceback" not in said and "checkpoint written" in said
     done = json.loads((tmp_path / "work" / "c" / "state.json").read_text())["progress"]["joint"]
     assert done >= 10
