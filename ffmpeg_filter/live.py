@@ -31,7 +31,6 @@ import dataclasses
 import logging
 import math
 import os
-import signal
 import stat
 import sys
 import threading
@@ -43,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from vs_fmanet.graceful_stop import GracefulStop
 
 from . import atomic
 from .binary import encoder_pixel_formats, ffmpeg_major_version, ffmpeg_version, find_ffmpeg
@@ -325,35 +326,6 @@ def _bit_depth(pix_fmt: str) -> int:
         return 8
 
 
-class _GracefulStop:
-    """While active (main thread only), the first SIGINT sets ``event`` (the input ends at the next frame) and the
-    second raises KeyboardInterrupt as usual."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self._previous: Any = None
-        self._installed = False
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        self.event.set()
-        log.warning("Ctrl-C: ending the input after the current frame and finalising the output "
-                    "(press Ctrl-C again to abort)")
-
-    def __enter__(self) -> _GracefulStop:
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-            self._installed = True
-        except ValueError:   # not the main thread: Ctrl-C keeps its default meaning
-            self._installed = False
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-
-
 def _latency_summary(samples: deque[float] | list[float]) -> dict[str, Any]:
     if not samples:
         return {"frames": 0}
@@ -486,11 +458,12 @@ def _pump(source: LiveSource, restorer: Restorer, enc: EncoderProcess, fraction:
           progress: Progress, shape: tuple[int, int, int]) -> tuple[int, deque[float]]:
     """Decoded frames -> engine -> encoder, each restored frame written at once; returns the number of frames and
     the latencies of the last :data:`LATENCY_SAMPLES` (seconds from decoded to handed to the encoder; bounded, so a
-    stream of any length keeps constant memory). The first Ctrl-C ends the input (see :class:`_GracefulStop`)."""
+    stream of any length keeps constant memory). The first Ctrl-C ends the input (see
+    :class:`vs_fmanet.graceful_stop.GracefulStop`)."""
     timing: deque[LiveFrame] = deque()      # frames inside the engine (at most its look-ahead + 1)
     latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
     done = 0
-    with _GracefulStop() as stopper:
+    with GracefulStop("ending the input after the current frame and finalising the output", log) as stopper:
         def frames() -> Iterator[np.ndarray]:
             for lf in source.frames(stopper.event):
                 if limit is not None and lf.pts >= limit:

@@ -20,7 +20,7 @@ def check_report_target(parser: argparse.ArgumentParser, path: str | None, overw
         return
     target = Path(path)
     if target.is_dir():
-        parser.error(f"{flag} {path}: is a folder; name a file, e.g. {target / 'report.json'}")
+        parser.error(f"{flag} {path}: is a folder; name a file inside it")
     if not target.parent.is_dir():
         parser.error(f"{flag} {path}: the folder {target.parent} does not exist; create it first")
     if target.exists() and not overwrite:

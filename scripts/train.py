@@ -44,7 +44,6 @@ import json
 import logging
 import math
 import re
-import signal
 import sys
 import threading
 import time
@@ -62,6 +61,7 @@ from vs_fmanet.model import build_network, count_parameters  # noqa: E402
 from vs_fmanet.model.causal_config import CAUSAL_PRESETS  # noqa: E402
 from vs_fmanet.model.config import PRESETS  # noqa: E402
 from vs_fmanet.engine.accel import to_channels_last_  # noqa: E402
+from vs_fmanet.graceful_stop import GracefulStop  # noqa: E402
 from vs_fmanet.engine.weights import default_card_in, load_state_dict, read_model_card, save_weights  # noqa: E402
 from vs_fmanet.training.losses import degradation_loss, ete_loss, joint_loss, metadata_dropout  # noqa: E402
 from vs_fmanet.training.optim_state import load_optimizer, save_optimizer  # noqa: E402
@@ -219,8 +219,25 @@ def main(argv: list[str] | None = None) -> int:
         gen.set_state(torch.frombuffer(bytearray(base64.b64decode(dropout_state)), dtype=torch.uint8))
     log_fh = open(args.log_json, "a") if args.log_json else None
     deadline = t_start + args.time_limit
+    with GracefulStop("finishing this step and writing a checkpoint", log) as stopper:
+        progress, stopped_early = train_stages(model, args, plan, progress, sampler, gen, work, wall, t_start,
+                                               deadline, stopper.event, log_fh, device)
+    if stopper.event.is_set():
+        log.info("interrupted: checkpoint written at %s in %s; run the same command to resume", progress, work)
+        return 130
+    total_wall = wall + time.time() - t_start
+    log.info("progress %s, wall %.0f s%s", progress, total_wall, " (time limit)" if stopped_early else "")
+    if args.export:
+        export(model, args, progress, total_wall, models_dir, sampler.state_dict())
+    return 0
+
+
+def train_stages(model, args, plan: dict[str, int], progress: dict[str, int], sampler, gen: torch.Generator,
+                 work: Path, wall: float, t_start: float, deadline: float, interrupted: threading.Event, log_fh,
+                 device: torch.device) -> tuple[dict[str, int], bool]:
+    """Run the planned stages from ``progress`` until done, the ``deadline`` (time.time()) or a Ctrl-C
+    (``interrupted``); a checkpoint is written at every stop. Returns (progress, stopped before the plan's end)."""
     stopped_early = False
-    interrupted = stop_on_ctrl_c()
 
     for stage in STAGES:
         total = plan.get(stage, 0)
@@ -246,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         t_log, clips = time.time(), 0
         while progress[stage] < total:
             if interrupted.is_set():
+                stopped_early = True
                 break
             step = progress[stage]
             for g in opt.param_groups:
@@ -289,14 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         _checkpoint(model, opt, sampler, gen, work, progress, wall + time.time() - t_start, args, stage)
         if stopped_early:
             break
-    if interrupted.is_set():
-        log.info("interrupted: checkpoint written at %s in %s; run the same command to resume", progress, work)
-        return 130
-    total_wall = wall + time.time() - t_start
-    log.info("progress %s, wall %.0f s%s", progress, total_wall, " (time limit)" if stopped_early else "")
-    if args.export:
-        export(model, args, progress, total_wall, models_dir, sampler.state_dict())
-    return 0
+    return progress, stopped_early
 
 
 def load_into(model: torch.nn.Module, card_path: Path) -> None:
@@ -392,21 +403,6 @@ def apply_recipe(args: argparse.Namespace, resumed: dict) -> None:
             log.warning("--%s %s changes the resumed run's recipe (it was trained with %s)",
                         key.replace("_", "-"), given, before)
     log.info("recipe: %s", {k: getattr(args, k) for k in RECIPE_DEFAULTS})
-
-
-def stop_on_ctrl_c() -> threading.Event:
-    """An event the first Ctrl-C sets (the step in flight finishes, a checkpoint is written, exit code 130); a second
-    Ctrl-C interrupts at once as usual."""
-    event = threading.Event()
-
-    def handler(signum: int, frame: object) -> None:
-        if event.is_set():
-            raise KeyboardInterrupt
-        event.set()
-        log.warning("Ctrl-C: finishing this step and writing a checkpoint (press Ctrl-C again to abort)")
-
-    signal.signal(signal.SIGINT, handler)
-    return event
 
 
 def _checkpoint(model, opt, sampler, gen: torch.Generator, work: Path, progress: dict, wall: float, args,

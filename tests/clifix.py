@@ -17,9 +17,19 @@ _WRAPPER = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.defa
             "module = sys.argv.pop(1); sys.argv[0] = module; runpy.run_module(module, run_name='__main__')")
 
 
+_SCRIPT_WRAPPER = ("import os, runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "sys.argv.pop(0); sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0])); "
+                   "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
 def interactive_command(module: str, *args: str) -> list[str]:
     """argv that runs ``python -m module args...`` with the default Ctrl-C behaviour, whatever this process has."""
     return [sys.executable, "-c", _WRAPPER, module, *args]
+
+
+def interactive_script(path: str, *args: str) -> list[str]:
+    """argv that runs ``python path args...`` (a script) with the default Ctrl-C behaviour."""
+    return [sys.executable, "-c", _SCRIPT_WRAPPER, path, *args]
 
 
 def signal_when_ready(proc: subprocess.Popen, ready: Callable[[str], bool], sig: int, *, ready_s: float = 90,

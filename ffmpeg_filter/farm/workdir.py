@@ -190,11 +190,23 @@ class WorkDir:
             shutil.rmtree(self.chunks_dir, ignore_errors=True)
         elif isinstance(kept, dict) and kept.get("plan_hash") == plan["plan_hash"]:
             log.warning("%s: back to the settings of an earlier run: its finished chunks are used again", self.root)
-            shutil.rmtree(self.chunks_dir, ignore_errors=True)
-            (self.previous_dir / "chunks").rename(self.chunks_dir)
-            shutil.rmtree(self.previous_dir, ignore_errors=True)
+            swap = self.root / "previous.swap"
+            shutil.rmtree(swap, ignore_errors=True)
+            self.previous_dir.rename(swap)
+            if self._has_records():           # the other settings' chunks wait in turn
+                self.previous_dir.mkdir()
+                self.chunks_dir.rename(self.previous_dir / "chunks")
+                write_json_atomic(self.previous_dir / "plan.json", old)
+            else:
+                shutil.rmtree(self.chunks_dir, ignore_errors=True)
+            (swap / "chunks").rename(self.chunks_dir)
+            shutil.rmtree(swap, ignore_errors=True)
             write_json_atomic(self.plan_path, plan)
             return True
+        elif not self._has_records():
+            # nothing finished under the current settings (they failed at once): what waits in previous/ stays
+            log.warning("%s: the input or the settings changed: starting this file over", self.root)
+            shutil.rmtree(self.chunks_dir, ignore_errors=True)
         else:
             log.warning("%s: the input or the settings changed: starting this file over (the finished chunks wait "
                         "in %s until it is done; the old command would use them again)", self.root, self.previous_dir)
@@ -205,6 +217,10 @@ class WorkDir:
         self.chunks_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.plan_path, plan)
         return False
+
+    def _has_records(self) -> bool:
+        """True when ``chunks/`` holds the record of at least one finished chunk."""
+        return self.chunks_dir.is_dir() and any(p.suffix == ".json" for p in self.chunks_dir.iterdir())
 
     def drop_previous(self) -> None:
         """Delete the chunks set aside by :meth:`prepare` (the file is done with its new settings)."""

@@ -161,6 +161,8 @@ def test_torch_and_numpy_scalar_inputs(engine, clip):
     expected = engine.restore(frames, 0.5)
     tensor = torch.from_numpy(frames.copy()).requires_grad_()
     np.testing.assert_array_equal(engine.restore(tensor, torch.tensor(0.5)), expected)
+    np.testing.assert_array_equal(engine.restore(frames, torch.full((3,), 0.5, requires_grad=True)), expected)
+    np.testing.assert_array_equal(engine.restore(frames, torch.full((3,), 0.5, dtype=torch.bfloat16)), expected)
     assert np.abs(engine.restore(tensor.bfloat16(), 0.5) - expected).max() < 0.05
     for single in (np.array(0.5), torch.tensor(0.5)):
         np.testing.assert_array_equal(np.stack(list(engine.stream(iter(frames), single))), expected)

@@ -138,3 +138,14 @@ def test_the_first_folder_with_matching_weights_decides(tmp_path, monkeypatch):
     save_weights(tiny_state_dict(), override / "mine.safetensors", preset="tiny", scale=4)
     assert Engine().model_name == "mine"
     assert Engine(weights="installed").model_name == "installed"
+
+
+def test_a_card_name_with_dots_or_given_as_its_file_name(tmp_path, monkeypatch):
+    """train.py --name allows dots; 'v1.2_x4' was taken for a file with suffix '.2_x4' and refused."""
+    save_weights(tiny_state_dict(5), tmp_path / "v1.2_x4.safetensors", preset="tiny", scale=4)
+    monkeypatch.setenv("VS_FMANET_MODELS", str(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)
+    for name in ("v1.2_x4", "v1.2_x4.json"):
+        assert Engine(weights=name).model_name == "v1.2_x4", name
+    with pytest.raises(WeightsError, match=r"no model card named 'v9.9' \(v9.9.json\)"):
+        Engine(weights="v9.9.json")

@@ -85,5 +85,17 @@ def test_installed_weights_are_searched_where_pip_puts_them(tmp_path):
                                      check=True).stdout)
     assert str(tmp_path / "ub" / "share" / "vs_fmanet" / "models") in dirs
     assert str(tmp_path / "xdg" / "vs_fmanet" / "models") in dirs
-    checkout = weights_module.Path(weights_module.__file__).resolve().parents[2]
-    assert str(checkout / "models") in dirs and str(checkout / "share" / "vs_fmanet" / "models") in dirs
+
+
+
+def test_a_models_folder_beside_an_installed_package_is_not_a_checkout(tmp_path, monkeypatch):
+    """Installed, the package's grandparent is site-packages (or a --target folder): its models/ is anybody's
+    folder and was searched first; its share/vs_fmanet/models is where --target puts the weights."""
+    site = tmp_path / "site"
+    monkeypatch.delenv("VS_FMANET_MODELS", raising=False)
+    monkeypatch.setattr(weights_module, "__file__", str(site / "vs_fmanet" / "engine" / "weights.py"))
+    dirs = weights_module.models_dirs()
+    assert site / "models" not in dirs and site / "share" / "vs_fmanet" / "models" in dirs
+    (site).mkdir()
+    (site / "pyproject.toml").write_text("[project]\n")          # a source checkout: its models/ comes first
+    assert weights_module.models_dirs()[0] == site / "models"

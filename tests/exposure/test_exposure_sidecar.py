@@ -173,3 +173,20 @@ def test_sidecars_next_to_the_input_are_found_in_any_letter_case(tmp_path):
     (tmp_path / "CLIP.EXPOSURE.CSV").write_text("frame_index,exposure_s\n0,1/100\n1,1/200\n")
     track = probe_exposure(video)
     assert track.source == ["sidecar", "sidecar"] and np.allclose(track.seconds, [0.01, 0.005])
+
+
+def test_pts_rows_half_a_frame_late_go_one_to_a_frame(tmp_path):
+    """Rows stamped at mid-frame (t + 20 ms at 25 fps) sit exactly between two frames: one row used to fill two
+    frames and the next row vanished, every frame labelled exact and no warning."""
+    video = fx.write_video(tmp_path / "clip.mp4", 6, 25)
+    side = tmp_path / "mid.csv"
+    side.write_text("pts_s,exposure_s\n" + "".join(f"{0.02 + 0.04 * k:.2f},1/{100 + k}\n" for k in range(6)))
+    track = probe_exposure(video, sidecar=side)
+    assert np.allclose(track.seconds, [1 / (100 + k) for k in range(6)])
+    assert track.granularity == ["frame"] * 6
+
+    crowded = tmp_path / "crowded.csv"
+    crowded.write_text("pts_s,exposure_s\n0,1/100\n0.01,1/200\n0.04,1/300\n")
+    track = probe_exposure(video, sidecar=crowded)
+    assert track.seconds[0] == 1 / 100 and track.seconds[1] == 1 / 300
+    assert any("1 row(s) fall on a frame another row already claims" in w for w in track.warnings)

@@ -137,7 +137,17 @@ def test_workdir_resume_verifies_checksums_and_plan(tmp_path: Path) -> None:
     assert work.prepare(plan) is True
     assert sorted(work.finished({i: 4 for i in range(4)}, plan["plan_hash"])) == [3]   # chunk 0 went above
     assert not work.previous_dir.exists()
-    assert work.prepare(other) is False and work.prepare(other, fresh=True) is False   # --fresh deletes both
+    third = dict(plan, input="z")
+    third["plan_hash"] = plan_hash(third)
+    assert work.prepare(other) is False and work.prepare(third) is False    # other failed at once: nothing finished
+    assert work.prepare(plan) is True                                      # so plan's chunks still wait
+    assert sorted(work.finished({i: 4 for i in range(4)}, plan["plan_hash"])) == [3]
+    assert work.prepare(other) is False
+    _record(work, 1, 4, other["plan_hash"], b"other 1")
+    assert work.prepare(plan) is True and sorted(work.finished({3: 4}, plan["plan_hash"])) == [3]
+    assert work.prepare(other) is True                                     # swapped, not deleted
+    assert sorted(work.finished({1: 4}, other["plan_hash"])) == [1]
+    assert work.prepare(other) is True and work.prepare(other, fresh=True) is False   # --fresh deletes both
     assert not work.previous_dir.exists() and work.finished({3: 4}, plan["plan_hash"]) == {}
 
 

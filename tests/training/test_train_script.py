@@ -242,11 +242,11 @@ def test_ctrl_c_writes_a_checkpoint_to_resume_from(tmp_path: Path) -> None:
     """Ctrl-C used to end in a traceback, losing every step since the last save (100 steps by default)."""
     import signal
 
-    from clifix import signal_when_ready
+    from clifix import interactive_script, signal_when_ready
 
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp_path / "work"),
-           "--models", str(tmp_path / "models"), "--preset", "tiny", "--device", "cpu", *TINY_RECIPE,
-           "--name", "c", "--plan", "ete:0,degradation:0,joint:100000"]
+    cmd = interactive_script(str(ROOT / "scripts" / "train.py"), "--workdir", str(tmp_path / "work"),
+                             "--models", str(tmp_path / "models"), "--preset", "tiny", "--device", "cpu",
+                             *TINY_RECIPE, "--name", "c", "--plan", "ete:0,degradation:0,joint:100000")
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     # a progress line every 10 steps: the loop is running
     code, said = signal_when_ready(proc, lambda line: '"step": 10' in line, signal.SIGINT, ready_s=240, exit_s=120)

@@ -32,12 +32,12 @@ def resolve_device(device: str | torch.device | None, func: str = "Engine") -> t
     if dev.type != "cuda":
         raise ValueError(f"{func}: device={device!r} is not supported; use 'cpu', 'cuda' or 'cuda:N'")
     if not torch.cuda.is_available():
-        if torch.version.cuda is None:
+        if torch.version.cuda is None and getattr(torch.version, "hip", None) is None:
             raise ValueError(f"{func}: device={device!r} was requested but this PyTorch is a CPU-only build (torch "
                              f"{torch.__version__}); use device='cpu', or install a CUDA build of PyTorch")
         raise ValueError(f"{func}: device={device!r} was requested but no CUDA GPU is visible (torch "
-                         f"{torch.__version__} is built for CUDA {torch.version.cuda}: no GPU, no NVIDIA driver, or "
-                         "CUDA_VISIBLE_DEVICES hides it); use device='cpu' or check nvidia-smi")
+                         f"{torch.__version__} is built for CUDA/ROCm {torch.version.cuda or torch.version.hip}: no GPU, no "
+                         "driver, or CUDA_VISIBLE_DEVICES hides it); use device='cpu' or check nvidia-smi / rocm-smi")
     count = torch.cuda.device_count()
     index = torch.cuda.current_device() if dev.index is None else dev.index
     if index >= count:

@@ -85,10 +85,10 @@ def check_window(frames: np.ndarray, first: int, func: str) -> np.ndarray:
 
 def integer_hint(dtype: np.dtype) -> str:
     """How to turn frames of ``dtype`` into float RGB in [0, 1] (integers: divide by the dtype's full scale)."""
-    if np.issubdtype(dtype, np.integer):
-        top = np.iinfo(dtype).max
-        return f"for {np.iinfo(dtype).bits}-bit input use frame.astype(np.float32) / {top}"
-    return "convert with frame.astype(np.float32), scaled to [0, 1]"
+    if dtype in (np.uint8, np.uint16):
+        return f"for {np.iinfo(dtype).bits}-bit input use frame.astype(np.float32) / {np.iinfo(dtype).max}"
+    return ("convert with frame.astype(np.float32) divided by the data's full scale: 255 for 8-bit values, 1023 for "
+            "10-bit, 65535 for 16-bit")
 
 
 def check_scene_flag(flag: object, index: int, func: str) -> bool:
@@ -123,6 +123,8 @@ def check_exposure_array(exposure: object, num_frames: int, func: str) -> np.nda
     """Return ``exposure`` as float32 ``[T]`` (None -> all NaN); raise ValueError naming the first bad frame."""
     if exposure is None:
         return np.full(num_frames, np.nan, dtype=np.float32)
+    if isinstance(exposure, torch.Tensor):
+        exposure = as_array(exposure, func, "exposure")
     arr = np.asarray(exposure, dtype=object if not isinstance(exposure, np.ndarray) else None)
     if arr.ndim == 0:
         r = check_exposure_value(arr.item(), 0, func)

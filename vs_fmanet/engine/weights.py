@@ -187,25 +187,25 @@ def card_for_weights(weights: str | os.PathLike) -> ModelCard:
         raise WeightsError(f"Engine: weights={weights!r} is a {type(weights).__name__}; give a model card (.json), a "
                            ".safetensors file with its card, a card name, None (the shipped weights) or 'random'")
     path = Path(weights).expanduser()
-    if path.suffix == ".json" and not path.exists() and os.sep not in str(weights) \
-            and any((d / path.name).is_file() for d in models_dirs()):
-        card = card_for_weights(path.stem)                    # 'fmanetpp_small_x2.json' names a shipped card
-    elif path.suffix == ".json":
-        card = read_model_card(path)
-    elif path.suffix == ".safetensors":
+    text = str(weights)
+    if path.suffix == ".safetensors":
         if not path.exists():
             raise WeightsError(f"Engine: weights file {path} does not exist")
         card = read_model_card(path.with_suffix(".json"))
         if card.file.resolve() != path.resolve():
             raise WeightsError(f"Engine: model card {card.card_path} describes {card.file}, not {path}")
-    elif path.suffix == "" and not path.exists() and os.sep not in str(weights):
-        matches = [d / f"{weights}.json" for d in models_dirs() if (d / f"{weights}.json").is_file()]
+    elif path.suffix == ".json" and (path.exists() or os.sep in text):
+        card = read_model_card(path)
+    elif not path.exists() and os.sep not in text:
+        # a card name, which may hold dots ('v1.2_x4') or be given as its file name ('fmanetpp_small_x2.json')
+        name = text[:-len(".json")] if text.endswith(".json") else text
+        matches = [d / f"{name}.json" for d in models_dirs() if (d / f"{name}.json").is_file()]
         if not matches:
-            raise WeightsError(f"Engine: no model card named {str(weights)!r}.json in "
+            raise WeightsError(f"Engine: no model card named {name!r} ({name}.json) in "
                                f"{', '.join(str(d) for d in models_dirs())}")
         card = read_model_card(matches[0])
     else:
-        raise WeightsError(f"Engine: weights={str(weights)!r} is neither a model card (.json), a .safetensors "
+        raise WeightsError(f"Engine: weights={text!r} is neither a model card (.json), a .safetensors "
                            "file with its card, a card name, None nor 'random'")
     return card
 

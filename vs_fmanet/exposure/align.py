@@ -150,21 +150,43 @@ def align_series(series: SampleSeries, frame_times: np.ndarray | None, n_frames:
 
 def _align_instants(out: AlignedValues, start: np.ndarray, values: np.ndarray, cap: np.ndarray, t: np.ndarray,
                     dt: np.ndarray) -> None:
-    """Instant samples (start [S] = one frame's time each) onto frames at ``t`` [N] with intervals ``dt`` [N]."""
-    period = float(np.median(np.diff(start))) if start.shape[0] > 1 else np.nan
-    half = np.where(np.isfinite(dt), dt / 2.0, 0.0)
-    right = np.clip(np.searchsorted(start, t), 0, start.shape[0] - 1)
-    left = np.clip(right - 1, 0, start.shape[0] - 1)
-    nearest = np.where(np.abs(start[left] - t) <= np.abs(start[right] - t), left, right)
-    missing: list[int] = []
-    for i in range(t.shape[0]):
-        j = int(nearest[i])
-        if abs(start[j] - t[i]) <= (half[i] if half[i] > 0 else 5e-4) + 1e-9:   # 0.5 ms: one frame, rate unknown
-            out.seconds[i], out.capture_interval[i], out.granularity[i] = values[j], cap[j], "frame"
+    """Instant samples (start [S] = one frame's time each) onto frames at ``t`` [N] with intervals ``dt`` [N].
+
+    Each row goes to the nearest frame (a row exactly between two frames: the earlier one) if it lies within half
+    that frame's interval; a frame that two rows claim keeps the nearer row. Rows that fit no frame, and rows
+    crowded out, are reported."""
+    half = np.where(np.isfinite(dt) & (dt > 0), dt / 2.0, 5e-4)    # 0.5 ms: one frame whose rate is unknown
+    right = np.clip(np.searchsorted(t, start), 0, t.shape[0] - 1)
+    left = np.clip(right - 1, 0, t.shape[0] - 1)
+    owner: dict[int, int] = {}
+    unmatched: list[int] = []
+    crowded = 0
+    for j in range(start.shape[0]):
+        # within 1 microsecond counts as a tie: 0.06 s lies "between" 0.04 and 0.08 however the floats round
+        i = int(left[j]) if abs(t[left[j]] - start[j]) <= abs(t[right[j]] - start[j]) + 1e-6 else int(right[j])
+        if abs(t[i] - start[j]) > half[i] + 1e-9:
+            unmatched.append(j)
             continue
-        before = int(np.searchsorted(start, t[i], side="right")) - 1
-        if not _interpolate(out, i, before, start, values, cap, t[i], period):
-            missing.append(i)
+        if i in owner:
+            crowded += 1
+            if abs(t[i] - start[j]) >= abs(t[i] - start[owner[i]]):
+                continue
+        owner[i] = j
+    for i, j in owner.items():
+        out.seconds[i], out.capture_interval[i], out.granularity[i] = values[j], cap[j], "frame"
+    period = float(np.median(np.diff(start))) if start.shape[0] > 1 else np.nan
+    missing = []
+    for i in range(t.shape[0]):
+        if i not in owner:
+            before = int(np.searchsorted(start, t[i], side="right")) - 1
+            if not _interpolate(out, i, before, start, values, cap, t[i], period):
+                missing.append(i)
+    if unmatched:
+        out.warnings.append(f"{out.source} ({out.label}): {len(unmatched)} row(s) match no frame time within half a "
+                            f"frame interval (first: pts_s {start[unmatched[0]]:.6g}); not used")
+    if crowded:
+        out.warnings.append(f"{out.source} ({out.label}): {crowded} row(s) fall on a frame another row already "
+                            "claims (rows closer together than the frames); the nearest row was kept")
     _warn_gaps(out, missing, t)
 
 

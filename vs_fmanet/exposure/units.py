@@ -41,6 +41,7 @@ MIN_EXPOSURE_S = 1e-6
 DUTY_TOLERANCE = 0.05
 
 _DEGREE_RE = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*(?:deg|degrees?|°)\s*$", re.IGNORECASE)
+_EXPONENT_RE = re.compile(r"[eE]\s*([+-]?\d+)")
 _SECONDS_SUFFIX_RE = re.compile(r"\s*(?:s|sec|secs|seconds?)\s*$", re.IGNORECASE)
 
 
@@ -54,6 +55,9 @@ def parse_rational(text: str) -> Fraction:
     text = text.strip()
     if not text:
         raise ValueError("empty value")
+    exponent = _EXPONENT_RE.search(text)
+    if exponent and abs(int(exponent.group(1))) > 40:     # Fraction('1e100000000') takes minutes to build
+        raise ValueError(f"{text[:40]!r} is out of range (exponent {exponent.group(1)[:12]})")
     if "/" in text:
         num_text, _, den_text = text.partition("/")
         num, den = Fraction(num_text.strip()), Fraction(den_text.strip())
@@ -77,8 +81,9 @@ def parse_exposure_text(text: str | float | int | Fraction, fps: float | Fractio
 
     Accepted forms: a number of seconds (``0.01``, ``"0.01"``, ``"0.01s"``), a rational ``"1/100"`` /
     ``"1/80.0"``, or a shutter angle ``"180deg"`` / ``"180°"`` (needs ``fps``, the capture rate in frames
-    per second). Strings give an exact :class:`Fraction`; Python floats stay floats. No bounds are checked
-    here except that the result must be a finite number; see :func:`parse_exposure_override`.
+    per second). Strings give an exact :class:`Fraction` within :data:`MAGNITUDE_LIMIT` (see
+    :func:`parse_rational`); Python floats stay floats and must be finite. Whether the value is a plausible
+    exposure is checked by :func:`parse_exposure_override` and when sources are combined.
 
     Raises :class:`ExposureInputError` naming ``what`` and the text on failure.
     """

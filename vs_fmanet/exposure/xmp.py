@@ -106,7 +106,7 @@ def parse_xmp(data: bytes, *, where: str = "XMP") -> XmpExposure:
             out.exposure, out.exposure_tag = Fraction(apex_to_seconds(tv)), "XMP ShutterSpeedValue"
     except (ValueError, ZeroDivisionError) as exc:
         raise ExposureFormatError(f"{where}: exposure {found.get('ExposureTime', found.get('ShutterSpeedValue'))!r} "
-                                  f"is not a number ({exc})") from None
+                                  f"cannot be used ({exc})") from None
     if "DateTimeOriginal" in found:
         out.capture_time, out.has_subsec = _iso_time(found["DateTimeOriginal"])
     return out
