@@ -156,15 +156,21 @@ class _CausalRenderer(_Renderer):
             self.cache.popitem(last=False)
 
 
-def causal_clip(engine: Engine, clip: vs.VideoNode, src: vs.VideoNode, exposure: np.ndarray | None,
-                exposure_prop: str, scene_change: bool, reorder: int, out_of_order: str) -> vs.VideoNode:
-    """The output clip of ``fmanet(clip, mode="causal")``; ``src`` is ``clip`` with scene-change props if asked for."""
+def check_causal_options(reorder: object, out_of_order: object) -> None:
+    """vapoursynth.Error for a ``reorder`` or ``out_of_order`` value that causal mode could not use (checked in every
+    mode, so a typo does not wait until the script switches to causal mode)."""
     if isinstance(reorder, bool) or not isinstance(reorder, int) or not 0 <= reorder <= 256:
         raise vs.Error(f"{FUNC}: reorder={reorder!r} must be an integer in 0..256 (frames a request may run ahead "
                        "of the causal stream and still be served exactly)")
     if out_of_order not in OUT_OF_ORDER:
         raise vs.Error(f"{FUNC}: out_of_order={out_of_order!r} must be 'error' (refuse out-of-order requests) or "
                        "'warmup' (restart the recurrent state reorder= frames before the requested frame)")
+
+
+def causal_clip(engine: Engine, clip: vs.VideoNode, src: vs.VideoNode, exposure: np.ndarray | None,
+                exposure_prop: str, scene_change: bool, reorder: int, out_of_order: str) -> vs.VideoNode:
+    """The output clip of ``fmanet(clip, mode="causal")``; ``src`` is ``clip`` with scene-change props if asked for."""
+    check_causal_options(reorder, out_of_order)
     core = vs.core
     renderer = _CausalRenderer(engine, clip, exposure, exposure_prop, scene_change, reorder, out_of_order)
     k = renderer.lookahead

@@ -126,8 +126,10 @@ def model_input(clip: vs.VideoNode, first_props: vs.FrameProps) -> ModelInput:
     if family == vs.RGB and is_float and fmt.bits_per_sample in (16, 32):
         return ModelInput(clip, fmt, _unchanged)
     if family == vs.RGB:
-        return ModelInput(core.resize.Point(clip, format=vs.RGBS), fmt,
-                          lambda rgb: core.resize.Point(rgb, format=fmt.id))
+        # planes of a YUV clip shuffled into RGB keep its _Matrix, which zimg refuses for RGB: drop it on the way in
+        rgb_in = core.std.RemoveFrameProps(clip, "_Matrix") if "_Matrix" in first_props else clip
+        return ModelInput(core.resize.Point(rgb_in, format=vs.RGBS), fmt,
+                          lambda rgb: core.resize.Point(core.std.RemoveFrameProps(rgb, "_Matrix"), format=fmt.id))
     if family == vs.GRAY:
         grey = clip if (is_float and fmt.bits_per_sample == 32) else core.resize.Point(clip, format=vs.GRAYS)
         return ModelInput(core.std.ShufflePlanes([grey] * 3, [0, 0, 0], vs.RGB), fmt, _grey_back(fmt))

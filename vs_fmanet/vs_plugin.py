@@ -305,6 +305,9 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
         model = "fmanetpp-causal"
     if not isinstance(exposure_prop, str):
         raise vs.Error(f"{FUNC}: exposure_prop={exposure_prop!r} must be a prop name (str); use '' to ignore props")
+    from .vs_causal import causal_clip, check_causal_options   # vs_causal builds on this module's helpers
+
+    check_causal_options(reorder, out_of_order)
     try:
         if isinstance(exposure, str):   # "1/100" (seconds) or "180deg" (shutter angle): needs the frame rate
             exposure = _fraction_from_text(exposure, clip)
@@ -323,8 +326,6 @@ def fmanet(clip: vs.VideoNode, *, scale: int | None = None, model: str | None = 
                        "'fmanetpp-causal' runs with mode='causal', the others with mode='window'")
     src = _scene_clip(clip, scene_change)
     if mode == "causal":
-        from .vs_causal import causal_clip
-
         restored = causal_clip(engine, clip, src, exp, exposure_prop, scene_change is not False, reorder, out_of_order)
         return _with_scaled_alpha(adapted.restore_format(restored), source, first_props)
     core = vs.core

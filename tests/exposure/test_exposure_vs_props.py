@@ -99,3 +99,19 @@ def test_a_track_without_a_frame_rate_takes_the_clips(tmp_path):
     assert math.isnan(_props(out, 2)["FMANetExposure"]) and _props(out, 2)["FMANetExposureSource"] == "none"
     with pytest.raises(ExposureInputError, match="fps apply only when a path is given"):
         attach_exposure_props(clip, track, fps=50)
+
+
+def test_a_variable_rate_clip_takes_each_frames_duration():
+    """fps 0 and a track of seconds only: the props said source 'exif' with a NaN fraction (left to the estimator,
+    silently); each frame's _DurationNum/_DurationDen now gives its fraction."""
+    a = vs.core.std.BlankClip(format=vs.RGBS, width=16, height=12, length=2, fpsnum=25, keep=True)
+    b = vs.core.std.BlankClip(format=vs.RGBS, width=16, height=12, length=2, fpsnum=50, keep=True)
+    vfr = vs.core.std.Splice([a, b], mismatch=True)
+    assert vfr.fps_num == 0
+    track = ExposureTrack(seconds=np.array([0.01, 0.01, 0.01, 0.04]), fraction=np.full(4, np.nan),
+                          source=["exif"] * 4, frame_times=np.full(4, np.nan), path="stills/")
+    out = attach_exposure_props(vfr, track)
+    fractions = [_props(out, i)["FMANetExposure"] for i in range(3)]
+    assert fractions == [pytest.approx(0.25), pytest.approx(0.25), pytest.approx(0.5)]
+    last = _props(out, 3)                       # 1/25 s in a 1/50 s frame: impossible, left to the model
+    assert math.isnan(last["FMANetExposure"]) and last["FMANetExposureSource"] == "none"

@@ -234,3 +234,19 @@ def test_strength_is_the_engines_and_recorded_on_each_frame():
     assert vs_fmanet.fmanet(clip_from_array(small), **SETTINGS).get_frame(0).props["FMANetStrength"] == 1.0
     with pytest.raises(vs.Error, match=r"fmanet: Engine: strength=2 must be a number from 0"):
         vs_fmanet.fmanet(clip_from_array(small), **SETTINGS, strength=2)
+
+
+def test_rgb_planes_carrying_a_yuv_matrix_and_causal_options_in_window_mode():
+    """Planes of a YUV clip shuffled into RGB keep its _Matrix: every frame failed in zimg ('RGB color family cannot
+    have YUV matrix coefficients'); reorder/out_of_order typos were accepted and ignored in window mode."""
+    core = vs.core
+    yuv = core.std.SetFrameProps(core.std.BlankClip(format=vs.YUV420P8, width=16, height=12, length=3,
+                                                    color=[120, 128, 128], keep=True), _Matrix=1)
+    luma = core.std.ShufflePlanes(yuv, 0, vs.GRAY)
+    rgb = core.std.ShufflePlanes([luma] * 3, [0, 0, 0], vs.RGB)
+    out = vs_fmanet.fmanet(rgb, **TINY, tile=0, strength=0)
+    assert (out.format.name, out.width) == ("RGB24", 64)
+    assert np.abs(to_array(out) - 120).max() <= 1          # a flat grey comes back (strength=0: the upscale)
+    for bad, says in (({"out_of_order": "junk"}, "out_of_order='junk'"), ({"reorder": -5}, "reorder=-5")):
+        with pytest.raises(vs.Error, match=says):
+            vs_fmanet.fmanet(rgb, **TINY, **bad)

@@ -137,7 +137,10 @@ class Engine:
             log.info("Engine: overlap=%d is below the model's temporal radius %d: frames near window borders see "
                      "replicated instead of real neighbours", self._overlap, radius)
         self._tile = _parse_tile(tile, "Engine")
-        self._tile_overlap = DEFAULT_TILE_OVERLAP if tile_overlap is None else tile_overlap
+        if tile_overlap is None:   # small tiles (16..31 px) get half their side, not an overlap they cannot hold
+            tile_overlap = min(DEFAULT_TILE_OVERLAP, min(self._tile) // 2) if isinstance(self._tile, tuple) \
+                else DEFAULT_TILE_OVERLAP
+        self._tile_overlap = tile_overlap
         if isinstance(self._tile_overlap, bool) or not isinstance(self._tile_overlap, (int, np.integer)) \
                 or self._tile_overlap < 0:
             raise ValueError(f"Engine: tile_overlap={tile_overlap!r} must be an integer >= 0 (input pixels)")

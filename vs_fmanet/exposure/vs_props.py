@@ -14,6 +14,7 @@ source frame k get its exposure, and the fraction is of the field interval (half
 from __future__ import annotations
 
 import logging
+import math
 import os
 
 import numpy as np
@@ -69,6 +70,11 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
     elif np.any(np.isfinite(track.seconds)) and not np.any(np.isfinite(track.fraction)) and clip.fps_num \
             and clip.fps_den:
         fraction, source = _at_clip_rate(track, clip.fps_num / clip.fps_den)
+    per_frame_rate = bool(np.any(np.isfinite(track.seconds)) and not np.any(np.isfinite(track.fraction))
+                          and not (clip.fps_num and clip.fps_den))
+    if per_frame_rate:
+        log.info("attach_exposure_props: %r had no frame rate and the clip has none (variable rate): fractions use "
+                 "each frame's _DurationNum/_DurationDen", track.path)
     if len(fraction) != n:
         message = (f"attach_exposure_props: the clip has {n} frames but the exposure track of {track.path!r} has "
                    f"{len(track)}; trim the clip or the track so that they match (a double-rate deinterlaced clip "
@@ -85,9 +91,12 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
 
     def set_props(n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         out = f.copy()
-        out.props[PROP_FRACTION] = fraction_list[n]
+        fraction_n, source_n = fraction_list[n], source[n]
+        if per_frame_rate and math.isnan(fraction_n):
+            fraction_n, source_n = _of_frame_duration(seconds_list[n], f.props, source_n)
+        out.props[PROP_FRACTION] = fraction_n
         out.props[PROP_SECONDS] = seconds_list[n]
-        out.props[PROP_SOURCE] = source[n]
+        out.props[PROP_SOURCE] = source_n
         return out
 
     return clip.std.ModifyFrame(clips=clip, selector=set_props)
@@ -135,3 +144,16 @@ def _at_clip_rate(track: ExposureTrack, fps: float) -> tuple[np.ndarray, list[st
                     int(too_long.sum()), track.path, first, track.seconds[first], fps)
     log.info("attach_exposure_props: %r had no frame rate; fractions use the clip's %.6g fps", track.path, fps)
     return np.where(too_long, np.nan, np.minimum(fraction, 1.0)), source
+
+
+def _of_frame_duration(seconds: float, props: vs.FrameProps, source: str) -> tuple[float, str]:
+    """(fraction, source) of one frame of a variable-rate clip: ``seconds`` over the frame's own duration
+    (``_DurationNum / _DurationDen`` seconds); unknown ("none") without a duration or beyond
+    :data:`~.units.DUTY_TOLERANCE` of it."""
+    num, den = props.get("_DurationNum", 0), props.get("_DurationDen", 0)
+    if not (math.isfinite(seconds) and num > 0 and den > 0):
+        return math.nan, "none" if math.isfinite(seconds) else source
+    fraction = seconds * den / num
+    if fraction > 1.0 + DUTY_TOLERANCE:
+        return math.nan, "none"
+    return min(fraction, 1.0), source
