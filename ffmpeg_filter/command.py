@@ -268,6 +268,10 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
                     if cut is None:
                         warnings.append(f"subtitle stream {j} ({codec}) is not text and cannot be cut; dropped")
                         continue
+                    if cut.suffix == ".srt" and cut.exists() and cut.stat().st_size == 0:
+                        # ffmpeg cannot read an SRT file without cues: the whole run used to fail on it
+                        warnings.append(f"subtitle stream {j} ({codec}) has no cue inside the cut; left out")
+                        continue
                     argv += ["-i", str(cut)]
                     maps += ["-map", f"{next_input}:s:0"]
                     next_input += 1
@@ -277,15 +281,20 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
                     for key in ("language", "title", "handler_name"):
                         if key in tags:
                             codecs += [f"-metadata:s:s:{k}", f"{key}={tags[key]}"]
+                    # the cut file is a new input: without this, "forced" was lost and ffmpeg made the first
+                    # subtitle the default
+                    if j < len(info.subtitle_dispositions):
+                        codecs += [f"-disposition:s:{k}", info.subtitle_dispositions[j]]
                 else:
                     maps += ["-map", f"1:s:{j}"]
                 codecs += [f"-c:s:{k}", action]
                 k += 1
         if container == "matroska" and info.attachment_streams:
             maps += ["-map", "1:t?"]
-        if info.data_streams:
-            log.info("%d data stream(s) (telemetry, timecode, MP4 chapter text) are not copied; chapters are "
-                     "carried separately", info.data_streams)
+        if info.telemetry_streams:
+            warnings.append(f"data stream(s) {', '.join(repr(n) for n in info.telemetry_streams)} (telemetry) are not "
+                            "copied: their timing belongs to the source's frames; keep the source for them "
+                            "(chapters and the timecode are carried)")
         if policy.metadata:
             # global tags from the source; the video stream's own tags set one by one, because a
             # stream-specific -map_metadata would switch off ffmpeg's automatic copying of the audio,
@@ -293,6 +302,7 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             codecs += ["-map_metadata", "1"]
             for key, value in info.video_metadata.items():
                 codecs += ["-metadata:s:v:0", f"{key}={value}"]
+            codecs += ["-disposition:v:0", info.video_disposition]   # the pipe's video stream has none of its own
             codecs += ["-map_chapters", str(chapters_input if chapters_input is not None else 1)]
         else:
             codecs += ["-map_metadata", "-1", "-map_chapters", "-1"]

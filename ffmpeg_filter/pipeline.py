@@ -270,6 +270,10 @@ def run(opts: RunOptions, *, restorer: Restorer | None = None) -> RunReport:
                            trim=dataclasses.asdict(trim) if trim else None, dry_run=opts.dry_run,
                            deinterlace=deint)
         if opts.dry_run:  # the caller shows report.command (the CLI prints it on stdout)
+            if any(str(scratch) in arg for arg in shown):
+                log.warning("--dry-run: the command reads files prepared for this run in %s (the cut chapters and "
+                            "subtitles); they are removed now, so run the command through fmanet-ffmpeg, not by "
+                            "hand", scratch)
             _write_report(opts.report, report)
             return report
 

@@ -70,6 +70,10 @@ class SourceInfo:
     audio_codecs: list[str] = dataclasses.field(default_factory=list)   # codec names of the audio streams
     decode_order_pts: bool = False     # the container's pts follow decode order (AVI with B-frames): frames are
                                        # numbered by output order and ranges decode from the start (no seek)
+    video_disposition: str = "0"       # ffmpeg -disposition value of the video stream ("default", "0"...)
+    subtitle_dispositions: list[str] = dataclasses.field(default_factory=list)   # the same per subtitle stream
+    telemetry_streams: list[str] = dataclasses.field(default_factory=list)   # handler names of data streams that
+                                       # are neither a timecode nor a chapter track (GoPro MET, CAMM...): not copied
 
     @property
     def frame_count(self) -> int:
@@ -286,7 +290,9 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
             video_metadata=carried_stream_tags(dict(stream.metadata)),
             interlaced=bool(getattr(first, "interlaced_frame", False)), has_alpha=has_alpha,
             audio_codecs=[s.codec_context.name if s.codec_context else "unknown" for s in container.streams.audio],
-            decode_order_pts=decode_order_pts,
+            decode_order_pts=decode_order_pts, video_disposition=disposition_of(stream),
+            subtitle_dispositions=[disposition_of(s) for s in container.streams.subtitles],
+            telemetry_streams=telemetry_handlers(container.streams.data, bool(chapters)),
         )
     finally:
         container.close()
@@ -327,3 +333,30 @@ def _codec_name_hint(path: str, index: int, ffmpeg: str | None) -> str:
         except (OSError, subprocess.TimeoutExpired):
             pass
     return "no decoder for its codec"
+
+
+#: Stream dispositions carried to the output (ffmpeg's names; PyAV's Disposition flags have the same ones).
+CARRIED_DISPOSITIONS = ("default", "forced", "comment", "hearing_impaired", "visual_impaired", "original", "dub",
+                        "lyrics", "karaoke", "captions", "descriptions")
+
+
+def disposition_of(stream: Any) -> str:
+    """``stream``'s disposition as ffmpeg's ``-disposition`` takes it: "default+forced", or "0" for none."""
+    import av
+
+    flags = [name for name in CARRIED_DISPOSITIONS
+             if stream.disposition & getattr(av.stream.Disposition, name, 0)]
+    return "+".join(flags) or "0"
+
+
+def telemetry_handlers(data_streams: Any, has_chapters: bool) -> list[str]:
+    """Handler names of the data streams that hold neither a timecode (carried as a tag) nor, in a file with
+    chapters, the chapter text track (carried as chapters)."""
+    names = []
+    for stream in data_streams:
+        tags = dict(stream.metadata)
+        handler = tags.get("handler_name", "") or f"stream {stream.index}"
+        if "timecode" in tags or (has_chapters and any(w in handler for w in ("Subtitle", "Chapter", "Text"))):
+            continue
+        names.append(handler)
+    return names

@@ -191,3 +191,47 @@ def test_one_still_keeps_its_exif(tmp_path: Path, nearest: NearestRestorer):
     assert run_cli("-i", str(still), "-o", str(out)) == 0
     with Image.open(out) as im:
         assert im.size == (48, 32) and im.getexif().get(0x010F) == "TestCam"
+
+
+def _dispositions(path: Path) -> list[tuple[str, int]]:
+    with av.open(str(path)) as c:
+        return [(s.type, int(s.disposition)) for s in c.streams if s.type in ("video", "subtitle")]
+
+
+def test_a_trim_keeps_subtitle_flags_and_the_video_stays_default(tmp_path: Path, nearest: NearestRestorer,
+                                                                 ffmpeg_exe: str, capsys: pytest.CaptureFixture[str]):
+    """Cut subtitles are re-read from a new input: 'forced' and 'default' were lost and ffmpeg made the first
+    subtitle the default; the piped video lost its own default flag in Matroska. A telemetry data stream is now
+    named in a warning instead of vanishing at the info level."""
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,900\nhello\n")
+    src = tmp_path / "flags.mkv"
+    subprocess.run([ffmpeg_exe, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-i", str(srt),
+                    "-i", str(srt), "-frames:v", "12", "-map", "0:v", "-map", "1:s", "-map", "2:s", "-c:v", "ffv1",
+                    "-c:s", "srt", "-disposition:v:0", "default", "-disposition:s:0", "0",
+                    "-disposition:s:1", "default+forced", str(src)], check=True)
+    flags = _dispositions(src)
+    assert flags[0][1] & 1 and flags[1][1] == 0 and flags[2][1] & 0x40
+    for extra in ([], ["-ss", "0.3", "-t", "0.5"]):
+        out = tmp_path / f"out{len(extra)}.mkv"
+        assert run_cli("-i", str(src), "-o", str(out), *extra) == 0
+        assert _dispositions(out) == flags, extra
+    # a cut with no cue in it: the empty SRT file used to make ffmpeg, and so the whole run, fail
+    capsys.readouterr()
+    assert run_cli("-i", str(src), "-o", str(tmp_path / "late.mkv"), "-ss", "1.0") == 0
+    assert _dispositions(tmp_path / "late.mkv") == flags[:1]
+    assert "has no cue inside the cut; left out" in capsys.readouterr().err
+    # --dry-run of a cut names files that exist only during a run: it says so instead of printing a dead command
+    assert run_cli("-i", str(src), "-o", str(tmp_path / "dry.mkv"), "-ss", "0.3", "--dry-run") == 0
+    assert "they are removed now, so run the command through fmanet-ffmpeg" in capsys.readouterr().err
+
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exposure"))
+    import expofix                    # writes GoPro-style GPMF data tracks ('GoPro MET' handler)
+
+    gpmd = expofix.write_video(tmp_path / "telemetry.mp4", 4, 25,
+                               data_tracks=[[(0, 160, expofix.gpmf_payload([0.01] * 4))]])
+    capsys.readouterr()
+    assert run_cli("-i", str(gpmd), "-o", str(tmp_path / "t.mp4")) == 0
+    assert "'GoPro MET' (telemetry) are not copied" in capsys.readouterr().err
