@@ -24,6 +24,7 @@ from .colour import (is_rgb_pixel_format, merge_codec_params, output_pixel_forma
 from .errors import UsageError
 from .probe import SourceInfo
 from .still_exif import creation_time_of
+from .timecode import shift_timecode
 
 log = logging.getLogger(__name__)
 
@@ -300,8 +301,11 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             # stream-specific -map_metadata would switch off ffmpeg's automatic copying of the audio,
             # subtitle and attachment stream tags (languages, attachment file names)
             codecs += ["-map_metadata", "1"]
+            moved = timecodes_for(info, trim.start_frame if trim else 0, warnings)
             for key, value in info.video_metadata.items():
-                codecs += ["-metadata:s:v:0", f"{key}={value}"]
+                codecs += ["-metadata:s:v:0", f"{key}={moved.get(('stream', key), value)}"]
+            for key in {k for scope, k in moved if scope == "global"}:
+                codecs += ["-metadata", f"{key}={moved[('global', key)]}"]
             codecs += ["-disposition:v:0", info.video_disposition]   # the pipe's video stream has none of its own
             codecs += ["-map_chapters", str(chapters_input if chapters_input is not None else 1)]
         else:
@@ -404,3 +408,21 @@ def ensure_stdout_format(user_args: list[str]) -> None:
 __all__ = ["Trim", "StreamPolicy", "EncodeCommand", "build_encode_command", "write_ffmetadata_chapters",
            "enc_pairs_to_args", "container_of", "default_encoder", "display_argv", "user_option",
            "ensure_stdout_format", "writes_to_stdout"]
+
+
+def timecodes_for(info: SourceInfo, first_frame: int, warnings: list[str]) -> dict[tuple[str, str], str]:
+    """The source's timecode tags (video stream and global) moved to the output's first frame, keyed by (scope,
+    key); empty when the output starts at frame 0. One that cannot be read is emptied with a warning rather than
+    left naming the wrong frame."""
+    if first_frame <= 0:
+        return {}
+    moved: dict[tuple[str, str], str] = {}
+    for scope, tags in (("stream", info.video_metadata), ("global", info.metadata)):
+        for key, value in tags.items():
+            if key.lower() != "timecode":
+                continue
+            shifted = shift_timecode(value, first_frame, info.frame_rate or 0)
+            if shifted is None:
+                warnings.append(f"timecode {value!r} cannot be moved to the cut's first frame; left out")
+            moved[(scope, key)] = shifted or ""
+    return moved
