@@ -294,8 +294,8 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             maps += ["-map", "1:t?"]
         if info.telemetry_streams:
             warnings.append(f"data stream(s) {', '.join(repr(n) for n in info.telemetry_streams)} (telemetry) are not "
-                            "copied: their timing belongs to the source's frames; keep the source for them "
-                            "(chapters and the timecode are carried)")
+                            "copied: their timing belongs to the source's frames; keep the source for them"
+                            + (" (chapters and the timecode are carried)" if policy.metadata else ""))
         if policy.metadata:
             # global tags from the source; the video stream's own tags set one by one, because a
             # stream-specific -map_metadata would switch off ffmpeg's automatic copying of the audio,

@@ -27,6 +27,8 @@ def shift_timecode(timecode: str, frames: int, rate: Fraction | float) -> str | 
     number = ((h * 60 + m) * 60 + s) * base + f
     if drop:
         skipped = base // 15                         # 2 frame numbers per minute at 30, 4 at 60
+        if s == 0 and f < skipped and m % 10 != 0:
+            return None                              # a label drop-frame counting never uses
         minutes = h * 60 + m
         number -= skipped * (minutes - minutes // 10)
         number += frames

@@ -31,8 +31,9 @@ class GracefulStop:
         self._log.warning("Ctrl-C: %s (press Ctrl-C again to abort)", self._message)
 
     def __enter__(self) -> GracefulStop:
-        if threading.current_thread() is threading.main_thread() \
-                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        current = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+        # None: a handler installed outside Python, which could not be put back; SIG_IGN: a background job
+        if current is not None and current is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._installed = True
         return self

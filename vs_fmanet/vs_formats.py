@@ -47,10 +47,6 @@ class ModelInput:
     restore_format: Callable[[vs.VideoNode], vs.VideoNode]
 
 
-def _unchanged(clip: vs.VideoNode) -> vs.VideoNode:
-    return clip
-
-
 def _yuv_tags(props: vs.FrameProps, index: int, format_name: str) -> dict:
     """Matrix, range and chroma location of one frame of a YUV clip, as resize arguments; raises ``vs.Error`` naming
     the frame and the fix for a missing or impossible tag (zimg would fail with "no path between colorspaces")."""
@@ -123,11 +119,12 @@ def model_input(clip: vs.VideoNode, first_props: vs.FrameProps) -> ModelInput:
     core = vs.core
     fmt = clip.format
     family, is_float = fmt.color_family, fmt.sample_type == vs.FLOAT
-    if family == vs.RGB and is_float and fmt.bits_per_sample in (16, 32):
-        return ModelInput(clip, fmt, _unchanged)
     if family == vs.RGB:
-        # planes of a YUV clip shuffled into RGB keep its _Matrix, which zimg refuses for RGB: drop it on the way in
-        rgb_in = core.std.RemoveFrameProps(clip, "_Matrix") if "_Matrix" in first_props else clip
+        # planes of a YUV clip shuffled into RGB keep its _Matrix (on any frame), which zimg refuses for RGB: every
+        # RGB clip goes in without it and comes out tagged as RGB (_Matrix=0)
+        rgb_in = core.std.RemoveFrameProps(clip, "_Matrix")
+        if is_float and fmt.bits_per_sample in (16, 32):
+            return ModelInput(rgb_in, fmt, lambda rgb: core.std.SetFrameProps(rgb, _Matrix=0))
         return ModelInput(core.resize.Point(rgb_in, format=vs.RGBS), fmt,
                           lambda rgb: core.resize.Point(core.std.RemoveFrameProps(rgb, "_Matrix"), format=fmt.id))
     if family == vs.GRAY:

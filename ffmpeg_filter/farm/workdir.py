@@ -175,6 +175,9 @@ class WorkDir:
         settings then fail (an encoder option refused, no GPU on the cluster) loses nothing, and going back to the
         old settings restores them. ``previous/`` goes when the file is done. ``fresh`` deletes both."""
         self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        swap = self.root / "previous.swap"
+        if swap.exists() and not self.previous_dir.exists():   # a swap (below) cut short: put its chunks back
+            swap.rename(self.previous_dir)
         old = read_json(self.plan_path)
         same = isinstance(old, dict) and old.get("plan_hash") == plan["plan_hash"]
         if old is None or (same and not fresh):
@@ -190,8 +193,7 @@ class WorkDir:
             shutil.rmtree(self.chunks_dir, ignore_errors=True)
         elif isinstance(kept, dict) and kept.get("plan_hash") == plan["plan_hash"]:
             log.warning("%s: back to the settings of an earlier run: its finished chunks are used again", self.root)
-            swap = self.root / "previous.swap"
-            shutil.rmtree(swap, ignore_errors=True)
+            shutil.rmtree(swap, ignore_errors=True)        # only ever a leftover beside an existing previous/
             self.previous_dir.rename(swap)
             if self._has_records():           # the other settings' chunks wait in turn
                 self.previous_dir.mkdir()

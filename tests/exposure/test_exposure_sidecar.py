@@ -185,6 +185,11 @@ def test_pts_rows_half_a_frame_late_go_one_to_a_frame(tmp_path):
     assert np.allclose(track.seconds, [1 / (100 + k) for k in range(6)])
     assert track.granularity == ["frame"] * 6
 
+    nudged = tmp_path / "nudged.csv"              # 0.4 microsecond past the midpoint: the later frame's row
+    nudged.write_text("pts_s,exposure_s\n0,1/100\n0.0200004,1/200\n0.08,1/300\n0.12,1/400\n")
+    track = probe_exposure(video, sidecar=nudged)
+    assert track.granularity[:4] == ["frame"] * 4 and track.seconds[1] == 1 / 200
+
     crowded = tmp_path / "crowded.csv"
     crowded.write_text("pts_s,exposure_s\n0,1/100\n0.01,1/200\n0.04,1/300\n")
     track = probe_exposure(video, sidecar=crowded)

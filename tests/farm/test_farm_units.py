@@ -147,6 +147,8 @@ def test_workdir_resume_verifies_checksums_and_plan(tmp_path: Path) -> None:
     assert work.prepare(plan) is True and sorted(work.finished({3: 4}, plan["plan_hash"])) == [3]
     assert work.prepare(other) is True                                     # swapped, not deleted
     assert sorted(work.finished({1: 4}, other["plan_hash"])) == [1]
+    (work.root / "previous").rename(work.root / "previous.swap")          # a swap cut short (Ctrl-C, a crash)
+    assert work.prepare(plan) is True and sorted(work.finished({3: 4}, plan["plan_hash"])) == [3]
     assert work.prepare(other) is True and work.prepare(other, fresh=True) is False   # --fresh deletes both
     assert not work.previous_dir.exists() and work.finished({3: 4}, plan["plan_hash"]) == {}
 

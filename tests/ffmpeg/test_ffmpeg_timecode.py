@@ -27,6 +27,8 @@ NTSC = Fraction(30000, 1001)
     ("00:00:59;59", 1, Fraction(60000, 1001), "00:01:00;04"),
     ("not a timecode", 1, 25, None),
     ("00:00:00:30", 1, 25, None),                               # frame field beyond the rate
+    ("00:01:00;00", 1, NTSC, None),                             # a drop-frame label that is never used
+    ("00:10:00;00", 1, NTSC, "00:10:00;01"),                    # ... but the tenth minute keeps ;00 and ;01
 ])
 def test_shift_timecode(timecode, frames, rate, expected):
     assert shift_timecode(timecode, frames, rate) == expected

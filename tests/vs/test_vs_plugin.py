@@ -247,6 +247,12 @@ def test_rgb_planes_carrying_a_yuv_matrix_and_causal_options_in_window_mode():
     out = vs_fmanet.fmanet(rgb, **TINY, tile=0, strength=0)
     assert (out.format.name, out.width) == ("RGB24", 64)
     assert np.abs(to_array(out) - 120).max() <= 1          # a flat grey comes back (strength=0: the upscale)
+    # float RGB, and a _Matrix that appears only from frame 1 on: the output is RGB-tagged and converts onwards
+    flt = core.resize.Point(core.std.RemoveFrameProps(rgb, "_Matrix"), format=vs.RGBS)
+    late = flt[0] + core.std.SetFrameProps(flt[1:], _Matrix=1)
+    restored = vs_fmanet.fmanet(late, **TINY, tile=0, strength=0)
+    assert [restored.get_frame(i).props["_Matrix"] for i in range(3)] == [0, 0, 0]
+    core.resize.Bicubic(restored, format=vs.YUV420P8, matrix=1).get_frame(2)
     for bad, says in (({"out_of_order": "junk"}, "out_of_order='junk'"), ({"reorder": -5}, "reorder=-5")):
         with pytest.raises(vs.Error, match=says):
             vs_fmanet.fmanet(rgb, **TINY, **bad)

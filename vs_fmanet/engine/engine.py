@@ -81,7 +81,8 @@ class Engine:
         window: frames produced per model run, at fixed positions k*window; None = max(8, 4*overlap).
         overlap: context frames computed and discarded on each side; None = the model's temporal radius (2*M).
         tile: spatial tile in input pixels (int or (h, w)); 0 = off; None = automatic from free memory.
-        tile_overlap: overlap of neighbouring tiles in input pixels (blended); None = 16.
+        tile_overlap: overlap of neighbouring tiles in input pixels (blended); None = 16, or half the side of a
+            fixed tile smaller than 32.
         compile: torch.compile mode ("default", "reduce-overhead", "max-autotune", ...), True = "default", None or
             "off" = eager (the default: compiling takes minutes per input shape; see :mod:`.accel`).
         channels_last: run a channels-last copy of the network; None = device default (on for the CPU, off for CUDA).

@@ -162,16 +162,21 @@ def _align_instants(out: AlignedValues, start: np.ndarray, values: np.ndarray, c
     unmatched: list[int] = []
     crowded = 0
     for j in range(start.shape[0]):
-        # within 1 microsecond counts as a tie: 0.06 s lies "between" 0.04 and 0.08 however the floats round
-        i = int(left[j]) if abs(t[left[j]] - start[j]) <= abs(t[right[j]] - start[j]) + 1e-6 else int(right[j])
-        if abs(t[i] - start[j]) > half[i] + 1e-9:
+        # the nearer neighbouring frame first; within 1 microsecond counts as a tie (0.06 s lies "between" 0.04 and
+        # 0.08 however the floats round), and a tie goes to the earlier frame unless another row already has it
+        near = sorted({int(left[j]), int(right[j])}, key=lambda i: (round(abs(t[i] - start[j]) * 1e6), t[i]))
+        fits = [i for i in near if abs(t[i] - start[j]) <= half[i] + 1e-6]
+        if not fits:
             unmatched.append(j)
             continue
-        if i in owner:
-            crowded += 1
-            if abs(t[i] - start[j]) >= abs(t[i] - start[owner[i]]):
-                continue
-        owner[i] = j
+        free = [i for i in fits if i not in owner]
+        if free:
+            owner[free[0]] = j
+            continue
+        crowded += 1
+        i = fits[0]
+        if abs(t[i] - start[j]) < abs(t[i] - start[owner[i]]):
+            owner[i] = j
     for i, j in owner.items():
         out.seconds[i], out.capture_interval[i], out.granularity[i] = values[j], cap[j], "frame"
     period = float(np.median(np.diff(start))) if start.shape[0] > 1 else np.nan

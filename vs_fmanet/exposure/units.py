@@ -55,9 +55,9 @@ def parse_rational(text: str) -> Fraction:
     text = text.strip()
     if not text:
         raise ValueError("empty value")
-    exponent = _EXPONENT_RE.search(text)
-    if exponent and abs(int(exponent.group(1))) > 40:     # Fraction('1e100000000') takes minutes to build
-        raise ValueError(f"{text[:40]!r} is out of range (exponent {exponent.group(1)[:12]})")
+    for exponent in _EXPONENT_RE.finditer(text):          # Fraction('1e100000000') takes minutes to build
+        if abs(int(exponent.group(1))) > 40:
+            raise ValueError(f"{text[:40]!r} is out of range (exponent {exponent.group(1)[:12]})")
     if "/" in text:
         num_text, _, den_text = text.partition("/")
         num, den = Fraction(num_text.strip()), Fraction(den_text.strip())

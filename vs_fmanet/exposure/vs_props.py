@@ -44,7 +44,8 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
         clip: the clip whose frames correspond one-to-one to the track's frames.
         track_or_path: an :class:`ExposureTrack`, or a path probed with :func:`probe_exposure` (``override``,
             ``prefer``, ``sidecar``, ``fps`` are passed on; ``fps`` defaults to the clip's rate). A track
-            probed without any frame rate (stills without one) gets its fractions from the clip's rate.
+            probed without any frame rate (stills without one) gets its fractions from the clip's rate, or on a
+            variable-rate clip (fps 0) from each frame's ``_DurationNum/_DurationDen``.
         strict: when the frame counts differ, raise (True) or pad with unknown / drop the surplus and log a
             warning (False).
 
@@ -155,5 +156,7 @@ def _of_frame_duration(seconds: float, props: vs.FrameProps, source: str) -> tup
         return math.nan, "none" if math.isfinite(seconds) else source
     fraction = seconds * den / num
     if fraction > 1.0 + DUTY_TOLERANCE:
+        log.warning("attach_exposure_props: %.6g s is longer than its frame's duration %d/%d s; that frame's exposure "
+                    "is left to the model", seconds, num, den)
         return math.nan, "none"
     return min(fraction, 1.0), source
