@@ -292,10 +292,9 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
                 k += 1
         if container == "matroska" and info.attachment_streams:
             maps += ["-map", "1:t?"]
-        if info.telemetry_streams:
-            warnings.append(f"data stream(s) {', '.join(repr(n) for n in info.telemetry_streams)} (telemetry) are not "
-                            "copied: their timing belongs to the source's frames; keep the source for them"
-                            + (" (chapters and the timecode are carried)" if policy.metadata else ""))
+        note = telemetry_note(info, policy)
+        if note:
+            warnings.append(note)
         if policy.metadata:
             # global tags from the source; the video stream's own tags set one by one, because a
             # stream-specific -map_metadata would switch off ffmpeg's automatic copying of the audio,
@@ -304,8 +303,8 @@ def build_encode_command(info: SourceInfo, *, ffmpeg: str, output_file: str, out
             moved = timecodes_for(info, trim.start_frame if trim else 0, warnings)
             for key, value in info.video_metadata.items():
                 codecs += ["-metadata:s:v:0", f"{key}={moved.get(('stream', key), value)}"]
-            for key in {k for scope, k in moved if scope == "global"}:
-                codecs += ["-metadata", f"{key}={moved[('global', key)]}"]
+            codecs += [arg for (scope, key), value in moved.items() if scope == "global"
+                       for arg in ("-metadata", f"{key}={value}")]
             codecs += ["-disposition:v:0", info.video_disposition]   # the pipe's video stream has none of its own
             codecs += ["-map_chapters", str(chapters_input if chapters_input is not None else 1)]
         else:
@@ -408,6 +407,15 @@ def ensure_stdout_format(user_args: list[str]) -> None:
 __all__ = ["Trim", "StreamPolicy", "EncodeCommand", "build_encode_command", "write_ffmetadata_chapters",
            "enc_pairs_to_args", "container_of", "default_encoder", "display_argv", "user_option",
            "ensure_stdout_format", "writes_to_stdout"]
+
+
+def telemetry_note(info: SourceInfo, policy: StreamPolicy) -> str | None:
+    """The warning for the source's telemetry data streams, which no output carries (None when it has none)."""
+    if not info.telemetry_streams:
+        return None
+    return (f"data stream(s) {', '.join(repr(n) for n in info.telemetry_streams)} (telemetry) are not copied: "
+            "their timing belongs to the source's frames; keep the source for them"
+            + (" (chapters and the timecode are carried)" if policy.metadata else ""))
 
 
 def timecodes_for(info: SourceInfo, first_frame: int, warnings: list[str]) -> dict[tuple[str, str], str]:

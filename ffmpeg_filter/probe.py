@@ -60,7 +60,6 @@ class SourceInfo:
     subtitle_streams: list[str]                # codec names of the subtitle streams
     subtitle_tags: list[dict[str, str]]        # their tags (language, title...)
     attachment_streams: int
-    data_streams: int
     chapters: list[dict[str, Any]]
     metadata: dict[str, str]
     video_metadata: dict[str, str]             # tags of the video stream worth carrying (title, language...)
@@ -285,7 +284,6 @@ def probe_source(path: str | os.PathLike, *, fps: Fraction | None = None, ffmpeg
                               for s in container.streams.subtitles],
             subtitle_tags=[dict(s.metadata) for s in container.streams.subtitles],
             attachment_streams=len(container.streams.attachments),
-            data_streams=len(container.streams.data),
             chapters=chapters, metadata=dict(container.metadata), image_sequence=seq,
             video_metadata=carried_stream_tags(dict(stream.metadata)),
             interlaced=bool(getattr(first, "interlaced_frame", False)), has_alpha=has_alpha,

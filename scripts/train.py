@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     log_fh = open(args.log_json, "a") if args.log_json else None
     deadline = t_start + args.time_limit
     with GracefulStop("finishing this step and writing a checkpoint", log) as stopper:
-        progress, stopped_early = train_stages(model, args, plan, progress, sampler, gen, work, wall, t_start,
-                                               deadline, stopper.event, log_fh, device)
+        stopped_early = train_stages(model, args, plan, progress, sampler, gen, work, wall, t_start, deadline,
+                                     stopper.event, log_fh, device)
     if stopper.event.is_set():
         log.info("interrupted: checkpoint written at %s in %s; run the same command to resume", progress, work)
         return 130
@@ -234,9 +234,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def train_stages(model, args, plan: dict[str, int], progress: dict[str, int], sampler, gen: torch.Generator,
                  work: Path, wall: float, t_start: float, deadline: float, interrupted: threading.Event, log_fh,
-                 device: torch.device) -> tuple[dict[str, int], bool]:
-    """Run the planned stages from ``progress`` until done, the ``deadline`` (time.time()) or a Ctrl-C
-    (``interrupted``); a checkpoint is written at every stop. Returns (progress, stopped before the plan's end)."""
+                 device: torch.device) -> bool:
+    """Run the planned stages from ``progress`` (advanced in place) until done, the ``deadline`` (time.time()) or a
+    Ctrl-C (``interrupted``); a checkpoint is written at every stop. Returns True when stopped before the plan's
+    end."""
     stopped_early = False
 
     for stage in STAGES:
@@ -307,7 +308,7 @@ def train_stages(model, args, plan: dict[str, int], progress: dict[str, int], sa
         _checkpoint(model, opt, sampler, gen, work, progress, wall + time.time() - t_start, args, stage)
         if stopped_early:
             break
-    return progress, stopped_early
+    return stopped_early
 
 
 def load_into(model: torch.nn.Module, card_path: Path) -> None:

@@ -80,7 +80,8 @@ def test_installed_weights_are_searched_where_pip_puts_them(tmp_path):
     import sys
 
     env = {"PYTHONUSERBASE": str(tmp_path / "ub"), "XDG_DATA_HOME": str(tmp_path / "xdg"), "PATH": "/usr/bin:/bin"}
-    code = "import json; from vs_fmanet.engine.weights import models_dirs; print(json.dumps([str(d) for d in models_dirs()]))"
+    code = ("import json; from vs_fmanet.engine.weights import models_dirs; "
+            "print(json.dumps([str(d) for d in models_dirs()]))")
     dirs = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                      check=True).stdout)
     assert str(tmp_path / "ub" / "share" / "vs_fmanet" / "models") in dirs

@@ -35,9 +35,10 @@ def resolve_device(device: str | torch.device | None, func: str = "Engine") -> t
         if torch.version.cuda is None and getattr(torch.version, "hip", None) is None:
             raise ValueError(f"{func}: device={device!r} was requested but this PyTorch is a CPU-only build (torch "
                              f"{torch.__version__}); use device='cpu', or install a CUDA build of PyTorch")
+        built_for = torch.version.cuda or torch.version.hip
         raise ValueError(f"{func}: device={device!r} was requested but no CUDA GPU is visible (torch "
-                         f"{torch.__version__} is built for CUDA/ROCm {torch.version.cuda or torch.version.hip}: no GPU, no "
-                         "driver, or CUDA_VISIBLE_DEVICES hides it); use device='cpu' or check nvidia-smi / rocm-smi")
+                         f"{torch.__version__} is built for CUDA/ROCm {built_for}: no GPU, no driver, or "
+                         "CUDA_VISIBLE_DEVICES hides it); use device='cpu' or check nvidia-smi / rocm-smi")
     count = torch.cuda.device_count()
     index = torch.cuda.current_device() if dev.index is None else dev.index
     if index >= count:

@@ -15,8 +15,8 @@ Rules (all times in seconds, 0 = first video frame):
   after the frame (``t_i + dt_i / 2``), if that sample still covers the frame (``t_i < end - dt_i / 4``).
   A sample spanning several frames marks them ``held`` (half-rate SHUT, 1 Hz SRT). A sample with no
   duration lasts until the next one (the last one for one median sample period).
-* **Instants** (a sidecar's ``pts_s`` rows, each one frame's time): frame i takes the sample nearest to
-  ``t_i`` if it lies within half an interval (``frame``); a frame without its own row is a gap.
+* **Instants** (a sidecar's ``pts_s`` rows, each one frame's time): each row goes to the nearest frame whose
+  time it lies within half an interval of (``frame``), one row per frame; a frame without its own row is a gap.
 * **Gaps**: a frame no sample covers is linearly interpolated between the neighbouring samples when they
   are at most :data:`MAX_INTERPOLATION_PERIODS` sample periods apart (``interpolated``); otherwise it is
   ``none``. Frames before the first or after the last sample are ``none``. Nothing is invented silently:
@@ -152,9 +152,9 @@ def _align_instants(out: AlignedValues, start: np.ndarray, values: np.ndarray, c
                     dt: np.ndarray) -> None:
     """Instant samples (start [S] = one frame's time each) onto frames at ``t`` [N] with intervals ``dt`` [N].
 
-    Each row goes to the nearest frame (a row exactly between two frames: the earlier one) if it lies within half
-    that frame's interval; a frame that two rows claim keeps the nearer row. Rows that fit no frame, and rows
-    crowded out, are reported."""
+    Each row goes to the nearest frame if it lies within half that frame's interval (a row exactly between two
+    frames: the earlier one, unless another row has it); a frame that two rows claim keeps the nearer row. Rows
+    that fit no frame, and rows crowded out, are reported."""
     half = np.where(np.isfinite(dt) & (dt > 0), dt / 2.0, 5e-4)    # 0.5 ms: one frame whose rate is unknown
     right = np.clip(np.searchsorted(t, start), 0, t.shape[0] - 1)
     left = np.clip(right - 1, 0, t.shape[0] - 1)

@@ -123,15 +123,9 @@ def _exposure_from_tags(meta: StillMetadata, tags: dict[int, Any]) -> None:
 
 
 def _shown(value: Any) -> str:
-    """A tag value as text for a message: (num, den) pairs and rationals as num/den."""
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return f"{value[0]}/{value[1]}"
-    for num_attr, den_attr in (("numerator", "denominator"), ("num", "den")):
-        if hasattr(value, num_attr) and hasattr(value, den_attr):
-            return f"{getattr(value, num_attr)}/{getattr(value, den_attr)}"
-    return repr(value)
+    """A tag value as text for a message: rationals as num/den (also 1/0), anything else as repr."""
+    parts = _rational_parts(value)
+    return f"{parts[0]}/{parts[1]}" if parts is not None else repr(value)
 
 
 def _fill_from_xmp(meta: StillMetadata, packet: bytes | None) -> None:
@@ -290,25 +284,33 @@ def _exifread_tags(path: Path) -> dict[int, Any]:
     return tags
 
 
-def _fraction(value: Any) -> Fraction | None:
-    """IFDRational / exifread Ratio / (num, den) / number -> Fraction; None when absent or 0-denominator."""
-    if value is None:
-        return None
+def _rational_parts(value: Any) -> tuple[int, int] | None:
+    """(numerator, denominator) of an IFDRational / exifread Ratio / (num, den) pair, also in a 1-list; None for
+    anything else."""
     if isinstance(value, (list, tuple)):
         if len(value) == 2 and all(isinstance(v, int) for v in value):
-            num, den = value
-            return Fraction(num, den) if den else None
-        if len(value) == 1:
-            return _fraction(value[0])
-        return None
+            return value[0], value[1]
+        return _rational_parts(value[0]) if len(value) == 1 else None
     for num_attr, den_attr in (("numerator", "denominator"), ("num", "den")):
         if hasattr(value, num_attr) and hasattr(value, den_attr):
-            num, den = getattr(value, num_attr), getattr(value, den_attr)
             try:
-                num, den = int(num), int(den)
+                return int(getattr(value, num_attr)), int(getattr(value, den_attr))
             except (TypeError, ValueError):
-                break
-            return Fraction(num, den) if den else None
+                return None
+    return None
+
+
+def _fraction(value: Any) -> Fraction | None:
+    """IFDRational / exifread Ratio / (num, den) / number -> Fraction; None when absent or 0-denominator."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if value is None:
+        return None
+    parts = _rational_parts(value)
+    if parts is not None:
+        return Fraction(*parts) if parts[1] else None
+    if isinstance(value, (list, tuple)):
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):

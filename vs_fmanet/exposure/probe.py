@@ -269,5 +269,6 @@ def _siblings_named(stem: Path, endings: tuple[str, ...]) -> list[Path]:
     found = []
     for ending in endings:
         wanted = f"{stem.name}{ending}"
-        found += sorted((p for p in files if p.name.lower() == wanted.lower()), key=lambda p: (p.name != wanted, p.name))
+        same_name = (p for p in files if p.name.lower() == wanted.lower())
+        found += sorted(same_name, key=lambda p: (p.name != wanted, p.name))
     return found

@@ -95,10 +95,10 @@ def parse_exposure_text(text: str | float | int | Fraction, fps: float | Fractio
         return text
     if not isinstance(text, str):
         raise ExposureInputError(f"{what}: expected a string or number, got {type(text).__name__}")
-    match = _DEGREE_RE.match(text)
-    if match:
+    angle = shutter_angle_of(text)
+    if angle is not None:
         try:
-            angle = within_range(Fraction(match.group(1)), text)
+            angle = within_range(angle, text)
         except ValueError as exc:
             raise ExposureInputError(f"{what}: shutter angle {exc}; give at most 360deg") from None
         if fps is None or not _positive(fps):

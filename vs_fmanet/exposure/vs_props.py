@@ -54,25 +54,25 @@ def attach_exposure_props(clip: vs.VideoNode, track_or_path: ExposureTrack | str
     """
     if not isinstance(clip, vs.VideoNode):
         raise ExposureInputError(f"attach_exposure_props: clip must be a vapoursynth.VideoNode, got {type(clip).__name__}")
+    clip_rate = clip.fps_num / clip.fps_den if clip.fps_num and clip.fps_den else None
     if isinstance(track_or_path, ExposureTrack):
         if override is not None or sidecar is not None or prefer != "auto" or fps is not None:
             raise ExposureInputError("attach_exposure_props: override/sidecar/prefer/fps apply only when a path is "
                                      "given; pass them to probe_exposure() instead")
         track = track_or_path
     else:
-        clip_fps = clip.fps_num / clip.fps_den if clip.fps_den and clip.fps_num else None
-        track = probe_exposure(track_or_path, fps=fps or clip_fps, override=override, prefer=prefer, sidecar=sidecar)
+        track = probe_exposure(track_or_path, fps=fps or clip_rate, override=override, prefer=prefer, sidecar=sidecar)
     n = clip.num_frames
     fraction, seconds, source = track.fraction, track.seconds, list(track.source)
+    # a track that knew no frame rate: seconds but no fraction
+    rateless = bool(np.any(np.isfinite(track.seconds)) and not np.any(np.isfinite(track.fraction)))
     if len(track) and n == 2 * len(track) and _is_double_rate(clip, track):
         fraction, seconds, source = _per_field(track)
         log.info("attach_exposure_props: %d frames at twice the rate of %r: double-rate deinterlace, each source "
                  "frame's exposure goes to both of its fields", n, track.path)
-    elif np.any(np.isfinite(track.seconds)) and not np.any(np.isfinite(track.fraction)) and clip.fps_num \
-            and clip.fps_den:
-        fraction, source = _at_clip_rate(track, clip.fps_num / clip.fps_den)
-    per_frame_rate = bool(np.any(np.isfinite(track.seconds)) and not np.any(np.isfinite(track.fraction))
-                          and not (clip.fps_num and clip.fps_den))
+    elif rateless and clip_rate:
+        fraction, source = _at_clip_rate(track, clip_rate)
+    per_frame_rate = rateless and clip_rate is None
     if per_frame_rate:
         log.info("attach_exposure_props: %r had no frame rate and the clip has none (variable rate): fractions use "
                  "each frame's _DurationNum/_DurationDen", track.path)
