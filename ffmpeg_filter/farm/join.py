@@ -21,7 +21,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from .. import atomic
-from ..command import CONSTANT_RATE_CONTAINERS, StreamPolicy, audio_codec_for, container_of, subtitle_action
+from ..command import (CONSTANT_RATE_CONTAINERS, StreamPolicy, audio_codec_for, container_of, subtitle_action,
+                       telemetry_note)
 from ..encode import mux_with_source
 from ..errors import FilterError
 from ..probe import SourceInfo
@@ -209,6 +210,11 @@ def final_mux_args(info: SourceInfo, output: Path, policy: StreamPolicy, *,
                 continue
             args += [f"-c:s:{kept}", action]
             kept += 1
+    note = telemetry_note(info, policy)
+    if note:
+        warnings.append(note)
+    if policy.metadata:      # the joined chunks came from a pipe: the video's own disposition, as in one pass
+        args += ["-disposition:v:0", info.video_disposition]
     if not policy.metadata:
         # mux_with_source maps the source's tags and chapters; a later "-map_metadata -1" would not undo that
         # mapping, so drop the chapters and blank every container tag (an empty value deletes a tag)

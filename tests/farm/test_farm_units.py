@@ -3,6 +3,7 @@ CLI usage errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -349,3 +350,19 @@ def test_an_unreachable_cluster_fails_in_seconds(capsys: pytest.CaptureFixture[s
         server.bind(("127.0.0.1", 0))
         server.listen()
         check_reachable(f"ray://127.0.0.1:{server.getsockname()[1]}")
+
+
+def test_final_mux_keeps_the_video_disposition_and_names_telemetry_like_one_pass(vfr_clip: Path) -> None:
+    """The single-file tool sets the video's own disposition and warns about telemetry tracks; the farm's final mux
+    did neither, so the two outputs differed."""
+    from ffmpeg_filter.command import StreamPolicy
+    from ffmpeg_filter.farm.join import final_mux_args
+    from ffmpeg_filter.probe import probe_source
+
+    info = dataclasses.replace(probe_source(str(vfr_clip)), video_disposition="default",
+                               telemetry_streams=["GoPro MET"])
+    args, warnings = final_mux_args(info, Path("out.mkv"), StreamPolicy(), bitexact=False)
+    assert args[args.index("-disposition:v:0") + 1] == "default"
+    assert any("'GoPro MET' (telemetry) are not copied" in w for w in warnings)
+    args, _ = final_mux_args(info, Path("out.mkv"), StreamPolicy(metadata=False), bitexact=False)
+    assert "-disposition:v:0" not in args
